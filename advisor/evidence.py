@@ -1,0 +1,131 @@
+"""Pick the sentences in retrieved chunks that answer a question.
+
+A chunk is split into units: sentences, list items, and table rows rendered as one line each
+("Typical mid-level TC: AI Engineer $220K–$400K; ML Engineer ..."). A unit too short to stand alone
+("Go AI Engineer.") is joined to the next one. Units that read like instructions to an AI, or carry
+URLs or e-mail addresses, are never quoted (indirect prompt injection). Each unit is scored by
+embedding similarity to the question plus word overlap; the best few are kept in document order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import split_blocks, split_sentences
+from .embeddings import Embedder
+from .lexical import tokenize
+from .retrieve import Hit
+
+INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore (all |any )?(previous|prior|above|earlier|your)|disregard|note to (the )?(ai|assistant|llm|model|chatbot)"
+    r"|system prompt|you are now|always (answer|reply|respond|say|include)|(ai|assistant|chatbot|llm)s? (must|should) "
+    r"|jailbreak|developer mode|do anything now)\b",
+    re.I,
+)
+LINKISH = re.compile(r"https?://|www\.|@[\w-]+\.[a-z]{2,}|!\[", re.I)
+MIN_WORDS = 5
+# A unit that leans on the one before it ("ML Engineers can match this") is quoted with it.
+ANAPHOR = re.compile(
+    r"^(this|that|these|those|it|they|the latter|the former|together|solo)\b|\b(match this|rarely do|do too)\b", re.I
+)
+
+
+@dataclass
+class Unit:
+    hit_rank: int
+    position: int
+    text: str
+    score: float = 0.0
+
+
+def _table_units(block: str) -> list[str]:
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines() if line.strip()]
+    rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c or "--") for c in r)]
+    if len(rows) < 2:
+        return [" ".join(" ".join(r) for r in rows)]
+    header, body = rows[0], rows[1:]
+    out = []
+    for row in body:
+        label, cells = row[0], row[1:]
+        parts = [f"{header[i + 1] if i + 1 < len(header) else ''} {cell}".strip() for i, cell in enumerate(cells)]
+        out.append(f"{label}: {'; '.join(parts)}.")
+    return out
+
+
+def units_of(text: str) -> list[str]:
+    out: list[str] = []
+    for block in split_blocks(text):
+        if block.lstrip().startswith("|"):
+            out.extend(_table_units(block))
+            continue
+        pending = ""
+        for sentence in split_sentences(block):
+            sentence = re.sub(r"^[-*•]\s+", "", sentence).strip()
+            if re.match(r"^#{1,6}\s", sentence):
+                continue
+            joined = f"{pending} {sentence}".strip()
+            if len(joined.split()) < MIN_WORDS:
+                pending = joined
+                continue
+            out.append(joined)
+            pending = ""
+        if pending:
+            if out and len(pending.split()) < 3:
+                out[-1] = f"{out[-1]} {pending}"
+            else:
+                out.append(pending)
+    return [u for u in out if not INSTRUCTION_LIKE.search(u) and not LINKISH.search(u)]
+
+
+class EvidenceSelector:
+    """Scores units against a question. Unit embeddings are cached (chunks repeat across questions)."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 20_000) -> None:
+        self.embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        for t in texts:
+            self._cache.move_to_end(t)
+        return np.stack([self._cache[t] for t in texts])
+
+    def select(self, question: str, query_vector: np.ndarray, hits: list[Hit], max_units: int = 4) -> list[Unit]:
+        units = [Unit(rank, pos, text) for rank, hit in enumerate(hits) for pos, text in enumerate(units_of(hit.text))]
+        if not units:
+            return []
+        # The section title carries meaning a bare sentence lacks ("You're a software engineer").
+        keyed = [f"{hits[u.hit_rank].section}: {u.text}" for u in units]
+        sims = self._vectors(keyed) @ query_vector
+        q_terms = set(tokenize(question))
+        for unit, sim, key in zip(units, sims, keyed, strict=True):
+            overlap = len(q_terms & set(tokenize(key))) / len(q_terms) if q_terms else 0.0
+            unit.score = 0.65 * float(sim) + 0.35 * overlap + 0.04 / (unit.hit_rank + 1)
+        ranked = sorted(units, key=lambda u: -u.score)
+        best = ranked[0].score
+        chosen = [u for u in ranked[:max_units] if u.score >= 0.8 * best]
+        index = {(u.hit_rank, u.position): u for u in units}
+        for unit in list(chosen):
+            current = unit
+            for _ in range(2):
+                before = index.get((current.hit_rank, current.position - 1))
+                if before is None or not ANAPHOR.search(current.text):
+                    break
+                if before not in chosen:
+                    chosen.append(before)
+                current = before
+        return sorted(chosen, key=lambda u: (u.hit_rank, u.position))
+
+    def similarity(self, a: str, b: list[str]) -> np.ndarray:
+        vectors = self._vectors([a, *b])
+        return vectors[1:] @ vectors[0]

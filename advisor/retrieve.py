@@ -1,0 +1,120 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion.
+
+Returns chunks with their fused score, dense similarity and BM25 score. Only chunks the manifest lists
+as live are ever returned. Whether the knowledge base has anything on a question is decided by the
+best dense similarity against ``relevance_threshold`` (see :meth:`Retriever.search`).
+It deliberately has no reranker model: none ships offline that would pay for its latency here.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .embeddings import Embedder
+from .lexical import BM25Index, tokenize
+from .settings import Settings
+from .store import KnowledgeBase
+
+RRF_K = 60
+CANDIDATES = 20
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    dense: float
+    lexical: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Retrieval:
+    query: str
+    hits: list[Hit]
+    best_dense: float
+    relevant: bool
+    query_vector: np.ndarray | None = None
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, settings: Settings) -> None:
+        self.kb = kb
+        self.embedder = embedder
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._generation: tuple[str, int] | None = None
+        self._bm25 = BM25Index([], [])
+        self._chunks: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def refresh(self, force: bool = False) -> None:
+        """Pick up knowledge-base changes made by this or another process (cheap when nothing changed)."""
+        with self._lock:
+            self.kb.reload_manifest()
+            key = (self.kb.manifest.collection, self.kb.manifest.generation)
+            if not force and key == self._generation:
+                return
+            live = sorted(self.kb.manifest.live_chunk_ids())
+            known = {cid: self._chunks[cid] for cid in live if cid in self._chunks}
+            missing = [cid for cid in live if cid not in known]
+            known.update(self.kb.fetch(missing))
+            ids = [cid for cid in live if cid in known]
+            self._chunks = known
+            self._bm25 = BM25Index(ids, [self._index_text(known[cid]) for cid in ids])
+            self._generation = key
+
+    @staticmethod
+    def _index_text(entry: tuple[str, dict[str, Any]]) -> str:
+        text, meta = entry
+        return f"{meta.get('section', '')}\n{text}"
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._chunks)
+
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        k = k or self.settings.top_k
+        self.refresh()
+        vector = self.embedder.embed([query])[0]
+        dense = self.kb.query(vector.tolist(), CANDIDATES)
+        lexical = self._bm25.top(query, CANDIDATES) if tokenize(query) else []
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        dense_map = dict(dense)
+        lexical_map = dict(lexical)
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        hits: list[Hit] = []
+        for cid in order:
+            entry = self._chunks.get(cid)
+            if entry is None:  # live in Chroma's answer but not yet in our cache: fetch it
+                entry = self.kb.fetch([cid]).get(cid)
+                if entry is None:
+                    continue
+            text, meta = entry
+            hits.append(
+                Hit(
+                    cid,
+                    str(meta.get("doc_id", "")),
+                    str(meta.get("title", "")),
+                    str(meta.get("section", "")),
+                    text,
+                    fused[cid],
+                    dense_map.get(cid, 0.0),
+                    lexical_map.get(cid, 0.0),
+                    meta,
+                )
+            )
+            if len(hits) >= k:
+                break
+        best = max((s for _, s in dense), default=0.0)
+        return Retrieval(query, hits, best, bool(hits) and best >= self.settings.relevance_threshold, vector)
