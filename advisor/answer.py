@@ -272,6 +272,10 @@ class Answerer:
         words = lead.split()
         if not 3 <= len(words) <= 40 or not lead.endswith((".", "!")) or sanitize(lead) != lead:
             return "", usage
+        # Figures reach the user only inside verbatim quotes: a lead that states one is dropped, since a
+        # figure can be in the evidence yet belong to another role ("ML engineers earn $400K–$800K").
+        if figures(lead):
+            return "", usage
         # Every content word must come from the quotes or the question, and most from the quotes.
         if (
             ungrounded_figures(lead, evidence)
@@ -284,6 +288,8 @@ class Answerer:
         anchor = units[best]
         if sims[best] < 0.6:
             return "", usage
+        if not set(roles_in(lead)) <= set(roles_in(anchor.text)):
+            return "", usage  # a role the anchor doesn't name: the model may have swapped roles
         if bool(NEGATION.search(lead)) != bool(NEGATION.search(anchor.text)):
             return "", usage
         if re.match(r"^(yes|no)\b", lead, re.I) and not re.match(

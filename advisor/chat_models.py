@@ -187,6 +187,10 @@ class OpenAIChatModel:
                     partial="".join(parts),
                 ) from exc
             raise error from exc
+        if usage.total_tokens == 0:  # servers that don't report usage when streaming: count with tiktoken
+            from .chunking import count_tokens
+
+            usage = Usage(sum(count_tokens(m["content"]) for m in messages), count_tokens("".join(parts)))
         yield usage
 
 

