@@ -11,8 +11,13 @@ configured timeout and retries.
 
 from __future__ import annotations
 
+import email.utils
 import importlib.util
+import logging
+import math
+import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,7 @@ from .errors import (
 from .settings import Settings
 
 Message = dict[str, str]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -138,8 +144,58 @@ def translate_provider_error(exc: Exception, what: str = "chat model") -> Provid
     return ModelUnavailableError(f"the {what} failed ({type(exc).__name__}): try again")
 
 
+RETRY_STATUS = (408, 409, 429)  # plus every 5xx
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 8.0
+
+
+def retry_after_s(exc: Exception) -> float | None:
+    """The wait a failed response asks for (``retry-after-ms``, ``retry-after`` in seconds or as a date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            try:
+                seconds = email.utils.mktime_tz(email.utils.parsedate_tz(value)) - time.time()  # type: ignore[arg-type]
+            except (TypeError, ValueError, OverflowError):
+                continue
+        if math.isfinite(seconds):
+            return max(seconds, 0.0)
+    return None
+
+
+def is_retryable(exc: Exception) -> bool:
+    """Worth another attempt: rate limits, server errors, timeouts, refused connections. Never 401/403/400/404."""
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRY_STATUS or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError
+
+
+def backoff_s(attempt: int) -> float:
+    """Exponential backoff with jitter: ~0.5 s, 1 s, 2 s ... (at most 8 s), minus up to 25%."""
+    return min(BACKOFF_FIRST_S * 2.0**attempt, BACKOFF_MAX_S) * (1 - 0.25 * random.random())
+
+
 class OpenAIChatModel:
-    """OpenAI or any OpenAI-compatible server, through LangChain's ``ChatOpenAI``."""
+    """OpenAI or any OpenAI-compatible server, through LangChain's ``ChatOpenAI``.
+
+    Fault handling is done here rather than by the SDK, so that the total time is bounded: the model
+    must start answering within ``settings.timeout`` seconds, counting every attempt and every wait.
+    Up to ``settings.max_retries`` retries follow rate limits (429), server errors (5xx), timeouts and
+    refused connections, waiting what ``retry-after`` asks for (or an exponential backoff); a wait that
+    would overrun the deadline is not started. Rejected credentials (401/403) and bad requests are
+    never retried. A stream that breaks off, or ends without a finish reason, after text has arrived
+    raises :class:`StreamInterruptedError` carrying that text.
+    """
 
     def __init__(self, settings: Settings) -> None:
         try:
@@ -159,7 +215,7 @@ class OpenAIChatModel:
                 base_url=settings.openai_base_url,
                 api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
                 timeout=settings.timeout,
-                max_retries=settings.max_retries,
+                max_retries=0,  # retries are ours (see the class docstring): the SDK's don't bound total time
                 stream_usage=True,
                 **kwargs,
             )
@@ -168,30 +224,54 @@ class OpenAIChatModel:
 
     def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]:
         llm = self._build(max_tokens=max_tokens, temperature=temperature)
-        parts: list[str] = []
-        usage = Usage()
-        try:
-            for chunk in llm.stream(messages):
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if text:
-                    parts.append(text)
-                    yield text
-                meta = getattr(chunk, "usage_metadata", None)
-                if meta:
-                    usage = Usage(meta.get("input_tokens", 0), meta.get("output_tokens", 0))
-        except Exception as exc:  # SDK and transport failures become one user-facing error
-            error = translate_provider_error(exc)
-            if parts:
+        deadline = time.monotonic() + self._settings.timeout
+        attempt = 0
+        while True:
+            parts: list[str] = []
+            usage = Usage()
+            finished = False
+            try:
+                remaining = max(deadline - time.monotonic(), 0.05)
+                for chunk in llm.stream(messages, timeout=remaining):
+                    text = chunk.content if isinstance(chunk.content, str) else ""
+                    if text:
+                        parts.append(text)
+                        yield text
+                    meta = getattr(chunk, "usage_metadata", None)
+                    if meta:
+                        usage = Usage(meta.get("input_tokens", 0), meta.get("output_tokens", 0))
+                    if (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
+                        finished = True
+            except Exception as exc:  # SDK and transport failures become one user-facing error
+                if parts:
+                    raise StreamInterruptedError(
+                        "the model's answer was interrupted: what arrived is shown, try again for the rest",
+                        partial="".join(parts),
+                    ) from exc
+                wait = retry_after_s(exc)
+                wait = backoff_s(attempt) if wait is None else wait
+                if not is_retryable(exc) or attempt >= self._settings.max_retries:
+                    raise translate_provider_error(exc) from exc
+                if time.monotonic() + wait >= deadline:
+                    log.debug(
+                        "chat model: %s; a %.2f s wait would pass the deadline, giving up", type(exc).__name__, wait
+                    )
+                    raise translate_provider_error(exc) from exc
+                log.debug("chat model: %s on attempt %d; retrying in %.2f s", type(exc).__name__, attempt + 1, wait)
+                time.sleep(wait)
+                attempt += 1
+                continue
+            if parts and not finished:
                 raise StreamInterruptedError(
                     "the model's answer was interrupted: what arrived is shown, try again for the rest",
                     partial="".join(parts),
-                ) from exc
-            raise error from exc
-        if usage.total_tokens == 0:  # servers that don't report usage when streaming: count with tiktoken
-            from .chunking import count_tokens
+                )
+            if usage.total_tokens == 0:  # servers that don't report usage when streaming: count with tiktoken
+                from .chunking import count_tokens
 
-            usage = Usage(sum(count_tokens(m["content"]) for m in messages), count_tokens("".join(parts)))
-        yield usage
+                usage = Usage(sum(count_tokens(m["content"]) for m in messages), count_tokens("".join(parts)))
+            yield usage
+            return
 
 
 def make_chat_model(settings: Settings) -> ChatModel:
