@@ -109,46 +109,43 @@ def cmd_chat(args: argparse.Namespace, advisor: Any) -> int:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": stream.answer.text}]
 
 
+def _print_report(report: Any, verbose: bool = False) -> int:
+    for note in report.repaired:
+        print(f"repaired: {note}", file=sys.stderr)
+    for change in report.changes:
+        if change.status != "unchanged" or verbose:
+            print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
+    print(
+        f"{report.count('added')} added, {report.count('replaced')} replaced, "
+        f"{report.count('removed')} removed, {report.count('unchanged')} unchanged"
+    )
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def _doc_dict(d: Any, full: bool = False) -> dict[str, Any]:
+    out = {"id": d.doc_id, "title": d.title, "chunks": d.chunks, "added": d.added, "hash": d.content_hash}
+    out |= {"source": d.source, "origin": d.origin}
+    if full:
+        out |= {"meta": d.meta, "chunk_ids": d.chunk_ids}
+    return out
+
+
 def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
+    from . import ingest
+    from . import kb as kbm
+
     match args.kb_command:
         case "add":
             report = advisor.add_paths([Path(p) for p in args.paths], progress=_progress("adding"))
-            for change in report.changes:
-                print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
-            for error in report.errors:
-                print(f"error: {error}", file=sys.stderr)
-            return 1 if report.errors else 0
+            return _print_report(report, verbose=True)
         case "update":
-            report = advisor.update(progress=_progress("updating"))
-            for change in report.changes:
-                if change.status != "unchanged" or args.verbose:
-                    print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
-            print(
-                f"{report.count('added')} added, {report.count('replaced')} replaced, "
-                f"{report.count('removed')} removed, {report.count('unchanged')} unchanged"
-            )
-            for error in report.errors:
-                print(f"error: {error}", file=sys.stderr)
-            return 1 if report.errors else 0
+            return _print_report(advisor.update(progress=_progress("updating")), verbose=args.verbose)
         case "list":
             docs = advisor.documents()
             if args.json:
-                print(
-                    json.dumps(
-                        [
-                            {
-                                "id": d.doc_id,
-                                "title": d.title,
-                                "chunks": d.chunks,
-                                "added": d.added,
-                                "hash": d.content_hash,
-                                "source": d.source,
-                            }
-                            for d in docs
-                        ],
-                        indent=2,
-                    )
-                )
+                print(json.dumps([_doc_dict(d) for d in docs], indent=2, ensure_ascii=False))
                 return 0
             if not docs:
                 print("The knowledge base is empty. Add documents with: advisor kb add PATH")
@@ -159,30 +156,35 @@ def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
                 print(f"{d.doc_id:{width}}  {d.chunks:6}  {d.added:25}  {d.content_hash[:12]}  {d.title}")
             return 0
         case "show":
-            doc = next((d for d in advisor.documents() if d.doc_id == args.doc), None)
-            if doc is None:
-                from .errors import DocumentNotFound
-
-                raise DocumentNotFound(f"no document {args.doc!r} in the knowledge base (see: advisor kb list)")
-            print(
-                json.dumps(
-                    {
-                        "id": doc.doc_id,
-                        "title": doc.title,
-                        "source": doc.source,
-                        "added": doc.added,
-                        "hash": doc.content_hash,
-                        "chunks": doc.chunks,
-                        "meta": doc.meta,
-                    },
-                    indent=2,
-                )
-            )
+            doc = ingest.find_document(advisor.kb, args.doc)
+            print(json.dumps(_doc_dict(doc, full=True), indent=2, ensure_ascii=False))
             return 0
         case "remove":
-            change = advisor.remove(args.doc)
+            change = ingest.remove_document(advisor.kb, args.doc, embedder=advisor.embedder)
             print(f"removed {change.doc_id} ({change.chunks} chunks)")
             return 0
+        case "verify":
+            report = kbm.verify(advisor.kb, advisor.embedder, repair_problems=args.repair)
+            if args.json:
+                print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+            else:
+                for note in report.repaired:
+                    print(f"repaired: {note}")
+                for problem in report.problems:
+                    print(f"problem: {problem}")
+                verdict = "OK" if report.ok else "NOT OK (fix with: advisor kb verify --repair)"
+                print(f"{report.documents} documents, {report.chunks} chunks: {verdict}")
+            return 0 if report.ok else 1
+        case "rebuild":
+            store = kbm.open_for_rebuild(advisor.settings, advisor.embedder)
+            result = kbm.rebuild(store, advisor.embedder, progress=_progress("re-embedding"))
+            for doc_id in result.dropped:
+                print(f"error: dropped {doc_id}: its chunks were missing; add it again", file=sys.stderr)
+            print(
+                f"rebuilt {result.documents} documents ({result.chunks} chunks) with {result.embed_model} "
+                f"into {result.new_collection}; dropped {result.old_collection}"
+            )
+            return 1 if result.dropped else 0
     raise InputError("unknown kb command")
 
 
@@ -235,10 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("-v", "--verbose", action="store_true")
     listing = kb_sub.add_parser("list", help="list documents")
     listing.add_argument("--json", action="store_true")
-    show = kb_sub.add_parser("show", help="show one document")
+    show = kb_sub.add_parser("show", help="show one document (by ID, path or file name)")
     show.add_argument("doc")
-    remove = kb_sub.add_parser("remove", help="remove one document")
+    remove = kb_sub.add_parser("remove", help="remove one document (by ID, path or file name)")
     remove.add_argument("doc")
+    verify = kb_sub.add_parser("verify", help="check that manifest, Chroma and BM25 agree (exit 1 if not)")
+    verify.add_argument("--repair", action="store_true", help="fix stray or missing chunks, then check again")
+    verify.add_argument("--json", action="store_true")
+    kb_sub.add_parser("rebuild", help="re-embed everything into a new collection, then switch to it")
     kb.set_defaults(func=cmd_kb)
 
     ui = sub.add_parser("ui", help="start the Streamlit chat UI")

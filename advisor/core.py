@@ -44,9 +44,8 @@ class Advisor:
     @cached_property
     def kb(self) -> KnowledgeBase:
         with self._init_lock:
-            first_use = not self.settings.manifest_path.exists()
             kb = KnowledgeBase(self.settings, self.embedder.name, self.embedder.dimension)
-            if first_use and self.auto_build and self.settings.knowledge_dir.is_dir():
+            if kb.is_new and self.auto_build and self.settings.knowledge_dir.is_dir():
                 ingest.sync_folder(kb, self.embedder, self.settings.knowledge_dir)
             return kb
 
@@ -86,7 +85,7 @@ class Advisor:
         return ingest.add_document(self.kb, self.embedder, doc)
 
     def remove(self, doc_id: str) -> ingest.Change:
-        return ingest.remove_document(self.kb, doc_id)
+        return ingest.remove_document(self.kb, doc_id, embedder=self.embedder)
 
     def update(self, progress: ingest.Progress | None = None) -> ingest.SyncReport:
         return ingest.sync_folder(self.kb, self.embedder, self.settings.knowledge_dir, progress)

@@ -115,7 +115,19 @@ class _HTMLToText(HTMLParser):
     """Keeps headings (as Markdown #), paragraphs, list items and table cells; drops scripts, styles, images."""
 
     _SKIP: ClassVar[set[str]] = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
-    _BLOCK: ClassVar[set[str]] = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
+    _BLOCK: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "section",
+        "article",
+        "br",
+        "tr",
+        "table",
+        "ul",
+        "ol",
+        "blockquote",
+        "pre",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -164,14 +176,15 @@ def _html_to_text(html: str) -> tuple[str, str]:
 def _pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
     try:
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
     except ImportError:
         raise DocumentError("reading PDF files needs the 'pypdf' package: pip install pypdf") from None
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         title = str((reader.metadata or {}).get("/Title") or "")
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
+    # pypdf raises assorted exception types on malformed input (PdfReadError, ValueError, KeyError,
+    # AttributeError, RecursionError...); any of them means "not a readable PDF", never a crash.
+    except Exception as exc:
         raise DocumentError(
             f"{name} is not a readable PDF (it may be truncated or damaged): {type(exc).__name__}"
         ) from None
@@ -223,7 +236,7 @@ def load_bytes(data: bytes, name: str, max_bytes: int, source: str | None = None
 
 
 def load_path(path: Path, max_bytes: int) -> SourceDocument:
-    """Read and parse a file from disk (size checked before reading it whole)."""
+    """Read and parse a file from disk (size checked before reading it whole); the source is its absolute path."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -234,4 +247,4 @@ def load_path(path: Path, max_bytes: int) -> SourceDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
-    return load_bytes(data, path.name, max_bytes, source=str(path))
+    return load_bytes(data, path.name, max_bytes, source=str(path.resolve()))

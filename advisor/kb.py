@@ -1,0 +1,193 @@
+"""Knowledge-base maintenance: verify that manifest, Chroma and BM25 agree; repair; rebuild into a new collection.
+
+- :func:`verify` is read-only: it lists every disagreement (missing or stray chunks, a chunk filed
+  under the wrong document, a vector of the wrong size, an index that doesn't find a stored vector,
+  a chunk BM25 can't index, a leftover collection). ``repair=True`` takes the writer lock, fixes
+  what :func:`advisor.ingest.repair` can, and verifies again.
+- :func:`rebuild` re-embeds every live chunk with the configured embedding model into a new
+  collection, checks it, switches the manifest to it, then drops the old one. Until the switch,
+  readers keep using the old collection; after it, they follow the manifest (a running app reloads
+  it when its generation changes). A crash anywhere leaves the old collection live and a leftover
+  that the next write drops.
+
+It deliberately re-embeds the stored chunk texts rather than re-reading source files: uploads have no
+file to re-read, and a changed source is ``kb update``'s business, not a rebuild's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .embeddings import Embedder
+from .ingest import EMBED_BATCH, Progress, embed_text, repair
+from .lexical import BM25Index, tokenize
+from .settings import Settings
+from .store import KnowledgeBase
+
+SAMPLE_QUERIES = 25  # stored vectors looked up in the index by verify (one per document, up to this many)
+
+
+@dataclass
+class VerifyReport:
+    documents: int = 0
+    chunks: int = 0
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "problems": self.problems,
+            "repaired": self.repaired,
+        }
+
+
+@dataclass
+class RebuildReport:
+    old_collection: str
+    new_collection: str
+    documents: int
+    chunks: int
+    embed_model: str
+    dropped: list[str] = field(default_factory=list)  # documents whose chunks were lost before the rebuild
+
+
+def _sample(items: list[str], n: int) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def check(kb: KnowledgeBase) -> VerifyReport:
+    """Compare the manifest with Chroma and with a BM25 index built from Chroma's texts."""
+    kb.reload_manifest()
+    manifest = kb.manifest
+    report = VerifyReport(documents=len(manifest.documents))
+    owner = {cid: doc.doc_id for doc in manifest.documents.values() for cid in doc.chunk_ids}
+    live = sorted(owner)
+    report.chunks = len(live)
+    if len(owner) != sum(doc.chunks for doc in manifest.documents.values()):
+        report.problems.append("the manifest lists a chunk under more than one document (or twice)")
+
+    present = kb.all_ids()
+    missing = sorted(set(live) - present)
+    strays = sorted(present - set(live))
+    if missing:
+        docs = sorted({owner[c] for c in missing})
+        report.problems.append(
+            f"{len(missing)} chunk(s) in the manifest are missing from Chroma (documents: {_sample(docs, 5)})"
+        )
+    if strays:
+        report.problems.append(f"{len(strays)} stray chunk(s) in Chroma that no document lists: {_sample(strays, 3)}")
+
+    stored = kb.fetch([c for c in live if c in present])
+    misfiled = sorted(c for c, (_, meta) in stored.items() if meta.get("doc_id") != owner[c])
+    if misfiled:
+        report.problems.append(
+            f"{len(misfiled)} chunk(s) are filed under another document in Chroma: {_sample(misfiled, 3)}"
+        )
+
+    # BM25 is rebuilt from Chroma's texts of the live chunks, exactly as the retriever does.
+    ids = [c for c in live if c in stored]
+    bm25 = BM25Index(ids, [f"{stored[c][1].get('section', '')}\n{stored[c][0]}" for c in ids])
+    unindexable = sorted(c for c in ids if not tokenize(stored[c][0]))
+    if len(bm25) != len(live):
+        report.problems.append(f"the BM25 index holds {len(bm25)} chunks, the manifest lists {len(live)}")
+    if unindexable:
+        report.problems.append(f"{len(unindexable)} chunk(s) have no words BM25 can index: {_sample(unindexable, 3)}")
+
+    # Dense side: stored vectors have the manifest's dimension, and the index finds them.
+    probes = [doc.chunk_ids[0] for doc in sorted(manifest.documents.values(), key=lambda d: d.doc_id) if doc.chunk_ids]
+    probes = [c for c in probes if c in present][:SAMPLE_QUERIES]
+    vectors = kb.vectors(probes)
+    wrong_size = sorted(c for c, v in vectors.items() if len(v) != manifest.dimension)
+    if wrong_size:
+        report.problems.append(
+            f"{len(wrong_size)} vector(s) don't have {manifest.dimension} dimensions: {_sample(wrong_size, 3)}"
+        )
+    elif vectors:
+        res = kb.collection.query(query_embeddings=[vectors[c] for c in probes], n_results=1, include=["distances"])
+        lost = [
+            c
+            for c, got, dist in zip(probes, res["ids"], res["distances"], strict=True)
+            if not got or (got[0] != c and dist[0] > 1e-4)
+        ]
+        if lost:
+            report.problems.append(f"the vector index does not find {len(lost)} stored chunk(s): {_sample(lost, 3)}")
+
+    leftovers = kb.other_collections()
+    if leftovers:
+        report.problems.append(f"leftover collection(s) from an interrupted rebuild: {_sample(leftovers, 3)}")
+    return report
+
+
+def verify(kb: KnowledgeBase, embedder: Embedder, repair_problems: bool = False) -> VerifyReport:
+    """Check the knowledge base; with ``repair_problems``, fix what can be fixed (under the writer lock) and re-check."""
+    report = check(kb)
+    if report.ok or not repair_problems:
+        return report
+    with kb.write_lock():
+        notes = repair(kb, embedder, full=True)
+    after = check(kb)
+    after.repaired = notes
+    return after
+
+
+def open_for_rebuild(settings: Settings, embedder: Embedder) -> KnowledgeBase:
+    """The knowledge base as it is, even if it was built with another embedding model."""
+    return KnowledgeBase(settings, embedder.name, embedder.dimension, check_model=False)
+
+
+def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = None) -> RebuildReport:
+    """Re-embed every live chunk into a new collection, verify it, switch the manifest to it, drop the old one."""
+    from .errors import StoreError
+
+    with kb.write_lock():
+        manifest = kb.manifest
+        old_name = manifest.collection
+        for name in kb.other_collections():  # an earlier rebuild that was interrupted
+            kb.drop_collection(name)
+        # Chunks that are already lost can't be re-embedded: those documents are dropped and reported.
+        live = sorted(manifest.live_chunk_ids())
+        stored = kb.fetch(live)
+        dropped = sorted(d.doc_id for d in manifest.documents.values() if any(c not in stored for c in d.chunk_ids))
+        keep = [c for d in manifest.documents.values() if d.doc_id not in dropped for c in d.chunk_ids]
+        new = kb.new_collection(embedder.name, embedder.dimension)
+        try:
+            for start in range(0, len(keep), EMBED_BATCH):
+                part = keep[start : start + EMBED_BATCH]
+                texts = [stored[c][0] for c in part]
+                metas = [stored[c][1] for c in part]
+                vectors = embedder.embed(
+                    [
+                        embed_text(str(m.get("title", "")), str(m.get("section", "")), t)
+                        for t, m in zip(texts, metas, strict=True)
+                    ]
+                )
+                kb.upsert(part, vectors, texts, metas, collection=new)
+                if progress:
+                    progress(min(start + EMBED_BATCH, len(keep)), len(keep))
+            if kb.count(new) != len(keep) or kb.existing_ids(keep, new) != set(keep):
+                raise StoreError(f"the rebuilt collection {new.name} is incomplete; the old one stays live")
+        except BaseException:
+            kb.drop_collection(new.name)
+            raise
+        for doc_id in dropped:
+            manifest.documents.pop(doc_id)
+        previous = (manifest.collection, manifest.embed_model, manifest.dimension)
+        manifest.collection, manifest.embed_model, manifest.dimension = new.name, embedder.name, embedder.dimension
+        try:
+            kb.save_manifest()
+        except BaseException:
+            manifest.collection, manifest.embed_model, manifest.dimension = previous
+            raise
+        kb.collection = new
+        kb.embed_model, kb.dimension, kb.check_model = embedder.name, embedder.dimension, True
+        kb.drop_collection(old_name)
+    return RebuildReport(old_name, new.name, len(manifest.documents), len(keep), embedder.name, dropped)
