@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from .errors import (
     AuthenticationError,
     ConfigError,
+    ContextTooLongError,
     MissingDependencyError,
     ModelUnavailableError,
     ProviderError,
@@ -36,6 +37,7 @@ from .settings import Settings
 
 Message = dict[str, str]
 log = logging.getLogger(__name__)
+TOO_LONG = "the question and its sources are too long for the {what}{detail}: shorten the question"
 
 
 @dataclass
@@ -110,11 +112,16 @@ class LocalChatModel:
                 temperature=temperature,
                 stream=True,
             )
-            for chunk in chunks:
-                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-                if delta:
-                    completion += 1
-                    yield delta
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                    if delta:
+                        completion += 1
+                        yield delta
+            except ValueError as exc:  # llama.cpp: "Requested tokens (N) exceed context window of M"
+                if "context window" not in str(exc):
+                    raise
+                raise ContextTooLongError(TOO_LONG.format(what="local model", detail=f" ({exc})")) from None
             prompt = self._llm.n_tokens - completion
             yield Usage(prompt_tokens=max(prompt, 0), completion_tokens=completion)
 
@@ -129,6 +136,8 @@ def translate_provider_error(exc: Exception, what: str = "chat model") -> Provid
         return exc
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return AuthenticationError(f"the {what} rejected the credentials: check your API key (OPENAI_API_KEY)")
+    if isinstance(exc, openai.BadRequestError) and "context" in str(exc).lower():
+        return ContextTooLongError(TOO_LONG.format(what=what, detail=""))
     if isinstance(exc, openai.RateLimitError):
         return RateLimitedError(f"the {what} is busy (rate limited): try again in a minute")
     if isinstance(exc, openai.APITimeoutError):

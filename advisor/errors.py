@@ -71,6 +71,10 @@ class AuthenticationError(ProviderError):
     """The provider rejected the credentials."""
 
 
+class ContextTooLongError(ProviderError):
+    """The question plus its sources do not fit the model's context window."""
+
+
 class StreamInterruptedError(ProviderError):
     """The model's stream was cut off mid-answer."""
 
