@@ -35,6 +35,7 @@ WORD_NUMBERS = {
     "hundred": 100,
 }
 _FIGURE = re.compile(r"(?<![\w.])(\$)?\s?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?([kKmM]\b|%|\s?percent\b)?")
+_CITATION = re.compile(r"\[\d{1,3}\]")
 _WORD_FIGURE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.I)
 _IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _IMAGE_REF = re.compile(r"!\[[^\]]*\]\[[^\]]*\]")
@@ -48,6 +49,7 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 def figures(text: str) -> set[str]:
     """Normalised figures: money as '$<value>', percents as '<value>%', other numbers as '<value>'."""
     out: set[str] = set()
+    text = _CITATION.sub(" ", text)  # [1], [2] are citation markers, not figures
     for match in _FIGURE.finditer(text):
         dollar, number, unit = match.group(1), match.group(2).replace(",", ""), (match.group(3) or "").strip().lower()
         value = float(number)

@@ -2,7 +2,8 @@
 
 Returns chunks with their fused score, dense similarity and BM25 score. Only chunks the manifest lists
 as live are ever returned. Whether the knowledge base has anything on a question is decided by the
-best dense similarity against ``relevance_threshold`` (see :meth:`Retriever.search`).
+best dense similarity against ``relevance_threshold``, or a similarity within 0.1 of it together with a
+BM25 score of at least ``lexical_threshold`` (see :meth:`Retriever.search`).
 It deliberately has no reranker model: none ships offline that would pay for its latency here.
 """
 
@@ -117,4 +118,11 @@ class Retriever:
             if len(hits) >= k:
                 break
         best = max((s for _, s in dense), default=0.0)
-        return Retrieval(query, hits, best, bool(hits) and best >= self.settings.relevance_threshold, vector)
+        best_lexical = lexical[0][1] if lexical else 0.0
+        # In scope when the meaning is close, or when it is fairly close and the words match well
+        # ("How big are pay differences between the titles?" is short on meaning, long on terms).
+        s = self.settings
+        relevant = best >= s.relevance_threshold or (
+            best >= s.relevance_threshold - 0.1 and best_lexical >= s.lexical_threshold
+        )
+        return Retrieval(query, hits, best, bool(hits) and relevant, vector)

@@ -46,6 +46,7 @@ class Settings:
     chunk_tokens: int = 220
     chunk_overlap: int = 30
     relevance_threshold: float = 0.30
+    lexical_threshold: float = 4.0
     answer_mode: AnswerMode = "auto"
     max_answer_tokens: int = 220
     temperature: float = 0.1
@@ -180,6 +181,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         chunk_tokens=_number(env, "CHUNK_TOKENS", int, 220, 32, 2000),
         chunk_overlap=_number(env, "CHUNK_OVERLAP", int, 30, 0, 500),
         relevance_threshold=_number(env, "RELEVANCE_THRESHOLD", float, 0.30, -1.0, 1.0),
+        lexical_threshold=_number(env, "LEXICAL_THRESHOLD", float, 4.0, 0.0, 1000.0),
         answer_mode=_choice(env, "ANSWER_MODE", ("auto", "grounded", "generative"), "auto"),  # type: ignore[arg-type]
         max_answer_tokens=_number(env, "MAX_ANSWER_TOKENS", int, 220, 16, 8192),
         temperature=_number(env, "TEMPERATURE", float, 0.1, 0.0, 2.0),
