@@ -1,0 +1,156 @@
+"""The advisor's web UI: the chat page, and the router to the other pages (in ``pages/``).
+
+Run with ``advisor ui`` (or ``streamlit run streamlit_app.py``). The chat streams answers from
+``Advisor.stream(question, history)``; the logic lives in ``advisor/``, shared page helpers in
+``ui_shared.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from advisor import feedback
+from advisor.display import SafeStream, safe_markdown
+from advisor.errors import AdvisorError
+from advisor.pricing import cost_usd
+from ui_shared import get_advisor, render_sources, sidebar
+
+STARTERS = (
+    "I'm a software engineer — which role should I go for?",
+    "What does an ML Engineer do day-to-day?",
+    "Which role pays the most?",
+    "Do I need a graduate degree for these roles?",
+)
+
+
+def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Completed turns for the advisor's memory (a turn that ended in an error is left out)."""
+    turns: list[dict[str, str]] = []
+    for i, msg in enumerate(messages):
+        if msg["role"] == "assistant" and "answer" in msg and i > 0:
+            turns += [
+                {"role": "user", "content": messages[i - 1]["content"]},
+                {"role": "assistant", "content": msg["answer"]["answer"]},
+            ]
+    return turns
+
+
+def _metrics_line(msg: dict[str, Any]) -> str:
+    usage = msg["answer"]["usage"]
+    parts = [f"{usage['total_tokens']} tokens", f"{msg['answer']['latency_s']:.1f} s"]
+    if msg.get("cost") is not None:
+        parts.append(f"${msg['cost']:.5f}")
+    return " · ".join(parts)
+
+
+def _feedback_buttons(index: int, msg: dict[str, Any]) -> None:
+    if msg.get("vote"):
+        note = "not helpful: saved as a draft eval case" if msg["vote"] == "down" else "helpful: thanks"
+        st.caption(f"Feedback: {note}")
+        return
+    up, down, _ = st.columns([2, 2, 5])
+    for column, vote, label in ((up, "up", "Helpful"), (down, "down", "Not helpful")):
+        icon = f":material/thumb_{vote}:"
+        if column.button(label, icon=icon, key=f"vote-{vote}-{index}", type="tertiary"):
+            advisor = get_advisor()
+            messages = st.session_state.messages
+            feedback.record(
+                advisor.settings, vote, messages[index - 1]["content"], msg["answer"], _history(messages[: index - 1])
+            )
+            msg["vote"] = vote
+            st.rerun()
+
+
+def _show(index: int, msg: dict[str, Any]) -> None:
+    with st.chat_message(msg["role"]):
+        if msg["role"] == "user":
+            st.markdown(safe_markdown(msg["content"]))
+        elif "error" in msg:
+            st.error(msg["error"])
+        else:
+            st.markdown(msg["content"])
+            render_sources(msg["answer"]["sources"])
+            st.caption(_metrics_line(msg))
+            if not msg["answer"]["refused"]:
+                _feedback_buttons(index, msg)
+
+
+def _answer(question: str) -> None:
+    advisor = get_advisor()
+    messages: list[dict[str, Any]] = st.session_state.messages
+    history = _history(messages)
+    messages.append({"role": "user", "content": question})
+    _show(len(messages) - 1, messages[-1])
+    with st.chat_message("assistant"):
+        try:
+            stream = advisor.stream(question, history)
+            st.write_stream(SafeStream(stream))
+            answer = stream.answer
+            assert answer is not None
+        except AdvisorError as exc:
+            message = f"Sorry, I couldn't answer that: {exc}"
+            messages.append({"role": "assistant", "error": message})
+            st.error(message)
+            return
+        sources_text = "\n".join(s.text for s in answer.sources)
+        msg = {
+            "role": "assistant",
+            "content": safe_markdown(answer.text, sources_text),
+            "answer": answer.to_dict(),
+            "cost": cost_usd(advisor.settings, answer.usage),
+        }
+        messages.append(msg)
+        render_sources(msg["answer"]["sources"])
+        st.caption(_metrics_line(msg))
+        if not answer.refused:
+            _feedback_buttons(len(messages) - 1, msg)
+
+
+def chat_page() -> None:
+    st.session_state.setdefault("messages", [])
+    with st.sidebar:
+        if st.button("New chat", icon=":material/add_comment:", use_container_width=True):
+            st.session_state.messages = []
+            st.rerun()
+    st.title("Career advisor")
+    st.caption(
+        "AI Engineer vs ML Engineer vs Data Scientist — answers quoted and cited from the knowledge base "
+        "(Dan Lee, JoinAI, May 29, 2026)."
+    )
+    for i, msg in enumerate(st.session_state.messages):
+        _show(i, msg)
+    pending = None
+    starters = st.empty()
+    if not st.session_state.messages:
+        with starters.container():
+            st.markdown("**New here? Try one of these:**")
+            columns = st.columns(2)
+            for i, starter in enumerate(STARTERS):
+                if columns[i % 2].button(starter, key=f"starter-{i}", use_container_width=True):
+                    pending = starter
+    typed = st.chat_input("Ask about AI Engineer, ML Engineer or Data Scientist careers")
+    question = typed or pending
+    if question:
+        starters.empty()
+        _answer(question)
+
+
+def main() -> None:
+    # No page_icon, and no icons on the pages: the selected page's icon becomes the favicon, and a Material or
+    # emoji favicon is fetched from a Google/CDN host. The default favicon is served by the app itself.
+    st.set_page_config(page_title="Advisor — AI career paths", layout="centered")
+    pages = [
+        st.Page(chat_page, title="Chat", default=True),
+        st.Page("pages/find_my_path.py", title="Find my path"),
+        st.Page("pages/job_check.py", title="Is this job really…?"),
+        st.Page("pages/knowledge_base.py", title="Knowledge base"),
+        st.Page("pages/evals.py", title="Evals"),
+    ]
+    page = st.navigation(pages)
+    sidebar(get_advisor())
+    page.run()
+
+
+main()

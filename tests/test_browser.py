@@ -1,0 +1,153 @@
+"""The UI in a real browser: ``streamlit run streamlit_app.py`` on a loopback port, driven by Playwright
+with Debian's Chromium. Asks a question and waits for the streamed answer and its sources, uploads a
+document holding a unique fact and asks about it, and checks that the page made no request to any host
+but the app's own. Screenshots go to ``test-artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from advisor.settings import PROJECT_DIR
+from tests.llama_server import free_port, wait_http
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+UNIQUE_DOC = """# The Zephyrine Guild
+
+The Zephyrine Guild is a mentorship programme for new AI engineers.
+Every new AI engineer in the Zephyrine Guild is mentored by Quillon Marsh for seventeen weeks.
+"""
+# Long enough for the first question: models load and the article is indexed in that time.
+FIRST_ANSWER_MS = 240_000
+ANSWER_MS = 120_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "OPENAI_"))}
+    env.update(
+        ADVISOR_DATA_DIR=str(data / "data"),
+        ADVISOR_KNOWLEDGE_DIR=str(PROJECT_DIR / "knowledge"),
+        ADVISOR_PROVIDER="local",
+    )
+    log = data / "streamlit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(PROJECT_DIR / "streamlit_app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
+
+
+def ask(page, question: str, timeout_ms: int):  # type: ignore[no-untyped-def]
+    """Type a question, send it, and return the new assistant message once its sources are shown."""
+    before = page.get_by_test_id("stChatMessage").count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+    reply = page.get_by_test_id("stChatMessage").nth(before + 1)
+    reply.get_by_test_id("stExpander").wait_for(timeout=timeout_ms)
+    return reply
+
+
+def test_the_app_answers_with_sources_learns_an_uploaded_fact_and_stays_on_loopback(
+    app_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.on("request", lambda request: requests.append(request.url))
+
+            page.goto(app_url)
+            page.get_by_test_id("stChatInputTextArea").wait_for(timeout=FIRST_ANSWER_MS)
+            reply = ask(page, "I'm a software engineer — which role should I go for?", FIRST_ANSWER_MS)
+            expect(reply).to_contain_text("Go AI Engineer")
+            expect(reply).to_contain_text("[1]")
+            reply.get_by_test_id("stExpander").click()
+            expect(reply.get_by_test_id("stExpander")).to_contain_text("You're a software engineer")
+            expect(reply).to_contain_text("tokens")
+            page.screenshot(path=str(ARTIFACTS / "browser-1-chat.png"), full_page=True)
+
+            doc = tmp_path / "zephyrine-guild.md"
+            doc.write_text(UNIQUE_DOC, encoding="utf-8")
+            page.goto(f"{app_url}/knowledge_base")
+            page.locator("input[type=file]").first.set_input_files(str(doc))
+            page.get_by_role("button", name="Add to the knowledge base").click()
+            expect(page.get_by_text("added as zephyrine-guild")).to_be_visible(timeout=ANSWER_MS)
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "browser-2-knowledge-base.png"), full_page=True)
+
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Chat").click()
+            reply = ask(page, "Who mentors new AI engineers in the Zephyrine Guild?", ANSWER_MS)
+            expect(reply).to_contain_text("Quillon Marsh")
+            reply.get_by_test_id("stExpander").click()
+            expect(reply.get_by_test_id("stExpander")).to_contain_text("The Zephyrine Guild")
+            page.screenshot(path=str(ARTIFACTS / "browser-3-uploaded-fact.png"), full_page=True)
+        finally:
+            browser.close()
+
+    outside = [
+        url
+        for url in requests
+        if urlparse(url).scheme in ("http", "https", "ws", "wss")
+        and urlparse(url).hostname not in ("127.0.0.1", "localhost")
+    ]
+    assert requests and not outside, f"requests left the machine: {outside[:5]}"
+    assert any(re.match(r"wss?://127\.0\.0\.1", u) or "/_stcore/" in u for u in requests)
