@@ -40,7 +40,8 @@ class Chunk:
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:
-    """(section path, body) pairs in document order. The top-level # title is not part of the path."""
+    """(section path, body) pairs in document order. The # title is left out of deeper paths; text right
+    under it (the introduction) gets the title as its section."""
     stack: list[tuple[int, str]] = []
     sections: list[tuple[str, list[str]]] = [("", [])]
     for line in text.split("\n"):
