@@ -111,7 +111,7 @@ def _answer(question: str) -> None:
 def chat_page() -> None:
     st.session_state.setdefault("messages", [])
     with st.sidebar:
-        if st.button("New chat", icon=":material/add_comment:", use_container_width=True):
+        if st.button("New chat", icon=":material/add_comment:", width="stretch"):
             st.session_state.messages = []
             st.rerun()
     st.title("Career advisor")
@@ -128,7 +128,7 @@ def chat_page() -> None:
             st.markdown("**New here? Try one of these:**")
             columns = st.columns(2)
             for i, starter in enumerate(STARTERS):
-                if columns[i % 2].button(starter, key=f"starter-{i}", use_container_width=True):
+                if columns[i % 2].button(starter, key=f"starter-{i}", width="stretch"):
                     pending = starter
     typed = st.chat_input("Ask about AI Engineer, ML Engineer or Data Scientist careers")
     question = typed or pending

@@ -46,7 +46,7 @@ if latest.categories:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={"pass rate": st.column_config.ProgressColumn("pass rate", format="%.1f%%", max_value=100)},
     )
 

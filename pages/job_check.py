@@ -8,6 +8,7 @@ import streamlit as st
 from advisor import jobs
 from advisor.display import safe_markdown
 from advisor.errors import AdvisorError
+from advisor.pathfinder import ARTICLE_NAMES
 from ui_shared import get_advisor, render_cited
 
 st.title("Is this job really…?")
@@ -33,7 +34,7 @@ verdict: jobs.JobVerdict | None = st.session_state.get("job_verdict")
 if verdict is not None:
     if verdict.role:
         blend = f", with a good part of {verdict.blend_with}" if verdict.blend_with else ""
-        st.success(f"**This is really a {verdict.role} job**{blend}.")
+        st.success(f"**This is really {ARTICLE_NAMES[verdict.role]} job**{blend}.")
         if verdict.title_mismatch:
             st.warning(
                 f"The title says {', '.join(verdict.title_roles)}, but the work described is {verdict.role} work."

@@ -67,7 +67,7 @@ if docs:
             for d in docs
         ]
     )
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
 else:
     st.info("The knowledge base is empty: upload a document below.")
 

@@ -98,10 +98,10 @@ def test_upload_replace_and_remove_go_through_the_core(kb_env: Path) -> None:
 
 
 def test_a_remote_image_in_an_uploaded_document_is_never_rendered(kb_env: Path) -> None:
+    # The heading becomes the document's title, shown with every source the document backs.
     doc = (
-        b"# Orbisant protocol\n\n"
-        b"The Orbisant protocol requires every AI engineer to file a weekly beacon report.\n\n"
-        b"![pixel](https://tracker.example/p.png)\n\nReports go to https://tracker.example/report on Fridays.\n"
+        b"# Orbisant ![pixel](https://tracker.example/p.png) protocol\n\n"
+        b"The Orbisant protocol requires every AI engineer to file a weekly beacon report.\n"
     )
     at = kb_page_with([("orbisant.md", doc)])
     assert texts(at, "success") == ["orbisant.md: added as orbisant (1 chunks)"]
@@ -109,13 +109,12 @@ def test_a_remote_image_in_an_uploaded_document_is_never_rendered(kb_env: Path) 
     chat.chat_input[0].set_value("What does the Orbisant protocol require of every AI engineer?").run()
     assert not chat.exception
     raw = chat.session_state["messages"][1]["answer"]
-    # The risk is real: the cited source's snippet holds the image and the link ...
-    snippets = [s["snippet"] for s in raw["sources"] if s["doc_id"] == "orbisant"]
-    assert snippets and "![pixel](https://tracker.example/p.png)" in snippets[0]
+    # The risk is real: the cited source's title holds the image ...
+    titles = [s["title"] for s in raw["sources"] if s["doc_id"] == "orbisant"]
+    assert titles and "![pixel](https://tracker.example/p.png)" in titles[0]
     # ... but nothing rendered can fetch it: no image syntax, no URL outside inline code.
     rendered = texts(chat, "markdown") + texts(chat, "caption")
     assert "weekly beacon report" in "\n".join(rendered)
     for text in rendered:
         assert "![" not in text
         assert "https://tracker.example/p.png" not in text
-        assert "https://tracker.example/report" not in text.replace("`https://tracker.example/report.`", "")
