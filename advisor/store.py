@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -65,7 +66,8 @@ class Manifest:
     generation: int = 0
 
     def live_chunk_ids(self) -> set[str]:
-        return {cid for doc in self.documents.values() for cid in doc.chunk_ids}
+        # list() copies atomically: a writer thread may add a document while a reader iterates.
+        return {cid for doc in list(self.documents.values()) for cid in doc.chunk_ids}
 
     def to_json(self) -> str:
         data = {
@@ -187,6 +189,10 @@ class KnowledgeBase:
             if self.server
             else FileManifest(settings.manifest_path)
         )
+        # Serialises manifest reloads with this process's own commits: without it, a reader thread could see
+        # our freshly written manifest before we record its signature, take it for a foreign write, and
+        # reopen the Chroma client under the writer's (and other readers') feet.
+        self._mutex = threading.RLock()
         self._signature = self.store.signature()
         self.is_new = self._signature is None
         self.manifest = self._load_or_init_manifest()
@@ -305,6 +311,10 @@ class KnowledgeBase:
 
     def reload_manifest(self) -> bool:
         """Re-read the manifest if another process changed it (a cheap check when it didn't). True when it changed."""
+        with self._mutex:
+            return self._reload_manifest()
+
+    def _reload_manifest(self) -> bool:
         signature = self.store.signature()
         if signature is None or signature == self._signature:
             return False
@@ -340,6 +350,10 @@ class KnowledgeBase:
 
     def save_manifest(self) -> None:
         """Commit the manifest (bumping its generation). Refused if another writer committed since we read it."""
+        with self._mutex:
+            self._save_manifest()
+
+    def _save_manifest(self) -> None:
         if self.store.signature() != self._signature:
             raise StoreLockedError(
                 f"another process changed the knowledge base ({self.store.where}) while this one was writing; "
