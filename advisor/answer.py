@@ -27,7 +27,18 @@ from .chat_models import ChatModel, Message, Usage, complete
 from .conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
 from .errors import InputError, StreamInterruptedError
 from .evidence import EvidenceSelector, Unit
-from .guard import echoes_instructions, figures, sanitize, support, ungrounded_figures
+from .guard import (
+    demanded_phrases,
+    echoes_instructions,
+    figures,
+    has_active_content,
+    leaks_instructions,
+    sanitize,
+    split_injections,
+    strip_hidden,
+    support,
+    ungrounded_figures,
+)
 from .retrieve import Hit, Retriever
 from .settings import Settings
 
@@ -40,6 +51,7 @@ NEGATION = re.compile(r"\b(not|no|never|none|rarely|n't|cannot|nor)\b|n't\b", re
 COMPARATIVE = re.compile(r"\b(most|highest|best|more|less|least|lowest|better|worse|top|higher|lower|richest)\b", re.I)
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
 CITATION = re.compile(r"\[(\d{1,2})\]")
+MIN_SUPPORT = 1 / 3  # generative mode: share of a sentence's content words that must occur in the sources
 
 
 @dataclass
@@ -147,7 +159,7 @@ def to_turns(history: Sequence[Any] | None, max_turns: int) -> list[Turn]:
 def make_sources(hits: list[Hit]) -> list[Source]:
     out = []
     for n, hit in enumerate(hits, 1):
-        snippet = re.sub(r"\s+", " ", hit.text).strip()
+        snippet = re.sub(r"\s+", " ", split_injections(hit.text)[0]).strip()  # no planted instructions or links
         if len(snippet) > SNIPPET_CHARS:
             snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
         out.append(Source(n, hit.chunk_id, hit.doc_id, hit.title, hit.section, snippet, hit.score, hit.text))
@@ -303,28 +315,46 @@ class Answerer:
 
     # -- generative: the model writes, the guard checks every sentence -------------------------
     def _generative(self, question: str, sources: list[Source], units: list[Unit]) -> Iterator[str]:
+        # The model never sees source sentences that address an AI or carry links (indirect injection),
+        # and the guard below drops any answer sentence that echoes them anyway.
+        split = {s.n: split_injections(s.text) for s in sources}
+        by_n = {n: trusted for n, (trusted, _) in split.items()}
+        injected = "\n".join(bad for _, bad in split.values() if bad)
         block = "\n\n".join(
-            prompts.SOURCE.substitute(n=s.n, title=s.title, section=s.section or "-", text=s.text) for s in sources
+            prompts.SOURCE.substitute(
+                n=s.n, title=strip_hidden(s.title), section=strip_hidden(s.section) or "-", text=by_n[s.n]
+            )
+            for s in sources
         )
         messages: list[Message] = [
             {"role": "system", "content": self.system_prompt},
             {"role": "user", "content": prompts.ANSWER.substitute(sources=block, question=question)},
         ]
-        by_n = {s.n: s.text for s in sources}
         all_text = "\n".join(by_n.values())
+        demanded = demanded_phrases(question)
+        rules = prompts.SYSTEM.substitute(scope="")  # the scope is public (the decline states it); the rules aren't
         kept: list[str] = []
         usage = Usage()
         buffer = ""
         interrupted = False
 
         def check(sentence: str) -> str | None:
-            cleaned = sanitize(sentence, all_text).strip()
-            if not cleaned or echoes_instructions(cleaned, self.system_prompt):
+            cleaned = strip_hidden(sentence).strip()
+            # A link, image, address or HTML tag drops the sentence: nothing in an answer loads or links outside.
+            if not cleaned or has_active_content(cleaned):
                 return None
-            cited = [int(n) for n in CITATION.findall(cleaned) if int(n) in by_n]
+            if leaks_instructions(cleaned, rules) or (injected and echoes_instructions(cleaned, injected, 4)):
+                return None
+            if any(phrase in cleaned.lower() for phrase in demanded):
+                return None  # parroting what the question ordered it to say
+            cited = [int(n) for n in CITATION.findall(cleaned)]
+            if any(n not in by_n for n in cited):
+                return None  # cites a source that isn't there
             scope = "\n".join(by_n[n] for n in cited) if cited else all_text
             if figures(cleaned) and (not cited or ungrounded_figures(cleaned, scope)):
                 return None
+            if support(CITATION.sub(" ", cleaned), all_text) < MIN_SUPPORT:
+                return None  # mostly words the sources don't use: role-play, invention, off-topic
             return cleaned
 
         try:

@@ -4,15 +4,25 @@
 - ``ungrounded_figures``: figures in an answer that no cited source contains. Such a sentence is dropped.
 - ``sanitize``: removes Markdown/HTML images, turns links into plain text and drops raw URLs and e-mail
   addresses that the sources don't contain, so nothing in an answer makes the browser fetch anything.
-- ``echoes_instructions``: whether text repeats the system prompt.
+- ``echoes_instructions``: whether text repeats the system prompt; ``leaks_instructions`` also looks
+  through base64, hex, ROT13 and reversed text.
+- ``split_injections``: a source's text without the sentences that address an AI or carry links
+  (indirect prompt injection), and those sentences apart, so answers can be checked against both.
+- ``demanded_phrases``: phrases a question orders the answer to say ("reply only with \"PWNED\"").
+- ``strip_hidden``: removes invisible characters (zero-width, bidi controls, Unicode tag characters).
 - ``support``: how much of a sentence's vocabulary the evidence contains.
 It deliberately does not judge meaning; :mod:`advisor.answer` decides what to do with these signals.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
 
+from .chunking import split_sentences
+from .evidence import INSTRUCTION_LIKE, LINKISH
 from .lexical import tokenize
 
 WORD_NUMBERS = {
@@ -44,6 +54,13 @@ _LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _URL = re.compile(r"(?:https?|ftp|data|javascript)://\S+|\bwww\.\S+|\bdata:[\w/+.-]+;base64,\S+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_HIDDEN = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}[\s:]?){8,}")
+_ORDER = re.compile(
+    r"\b(reply|respond|answer|start|begin|end|say|confirm|output|print|write|repeat|append|include|type)\b", re.I
+)
+_QUOTED = re.compile(r"\"([^\"]{2,80})\"|“([^”]{2,80})”|(?<!\w)'([^']{2,80})'(?!\w)")
 
 
 def figures(text: str) -> set[str]:
@@ -100,3 +117,57 @@ def support(sentence: str, evidence: str) -> float:
         return 1.0
     known = set(tokenize(evidence))
     return sum(1 for w in words if w in known) / len(words)
+
+
+def strip_hidden(text: str) -> str:
+    """Remove characters a reader can't see but a model can read (or that smuggle text out)."""
+    return _HIDDEN.sub("", text)
+
+
+def has_active_content(text: str) -> bool:
+    """True when the text holds an image, link, URL, e-mail address or HTML tag."""
+    return sanitize(text) != text
+
+
+def decodings(text: str) -> list[str]:
+    """The text as written and as it would read if it were an encoding: ROT13, reversed, base64/hex runs."""
+    out = [text, codecs.decode(text, "rot13"), text[::-1], " ".join(reversed(text.split()))]
+    for run in _BASE64.findall(text):
+        try:
+            out.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "ignore"))
+        except (binascii.Error, ValueError):
+            continue
+    for run in _HEX.findall(text):
+        try:
+            out.append(bytes.fromhex(re.sub(r"[\s:]", "", run)).decode("utf-8", "ignore"))
+        except ValueError:
+            continue
+    return out
+
+
+def leaks_instructions(text: str, instructions: str, n: int = 6) -> bool:
+    """``echoes_instructions`` in clear or through a simple encoding."""
+    return any(echoes_instructions(variant, instructions, n) for variant in decodings(text))
+
+
+def split_injections(text: str) -> tuple[str, str]:
+    """(trusted, injected): the text's sentences that read like instructions to an AI, or carry links,
+    images or addresses, go to ``injected``; the rest stay, line structure kept, in ``trusted``."""
+    trusted: list[str] = []
+    injected: list[str] = []
+    for line in strip_hidden(text).split("\n"):
+        kept = []
+        for sentence in split_sentences(line):
+            if INSTRUCTION_LIKE.search(sentence) or LINKISH.search(sentence) or has_active_content(sentence):
+                injected.append(sentence)
+            else:
+                kept.append(sentence)
+        trusted.append(" ".join(kept))
+    return "\n".join(trusted).strip(), "\n".join(injected)
+
+
+def demanded_phrases(question: str) -> list[str]:
+    """Quoted phrases in a question that orders the answer to say something ("start with \"I am DAN\"")."""
+    if not _ORDER.search(question):
+        return []
+    return [p.strip().lower() for groups in _QUOTED.findall(question) for p in groups if p.strip()]

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import build_parser, main
+from advisor.core import Advisor
 from advisor.settings import PROJECT_DIR, load_settings
 from tests.fake_openai import FakeOpenAI, cut, reply, serve, status
 
@@ -59,9 +61,10 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Outputs]:
+def flow(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI, advisor: Advisor) -> Iterator[Outputs]:
     """Run the CLI flow once with the canary key and every logger at DEBUG; collect what it printed."""
     root = tmp_path_factory.mktemp("canary")
+    shutil.copytree(advisor.settings.data_dir, root / "data")  # the article, already indexed: saves a build
     out = Outputs(root, root / "debug.log")
     handler = logging.FileHandler(out.log, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
