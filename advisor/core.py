@@ -28,22 +28,30 @@ class Advisor:
     def __init__(self, settings: Settings | None = None, auto_build: bool = True) -> None:
         self.settings = settings or load_settings()
         self.auto_build = auto_build
+        # Python 3.12+ cached_property has no lock of its own: this one makes each part load once even
+        # when several sessions' threads ask for it at the same time.
         self._init_lock = threading.RLock()
 
     # -- parts, loaded on first use ----------------------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
         with self._init_lock:
+            if "embedder" in self.__dict__:  # built by another thread while this one waited
+                return self.__dict__["embedder"]  # type: ignore[no-any-return]
             return make_embedder(self.settings)
 
     @cached_property
     def chat(self) -> ChatModel:
         with self._init_lock:
+            if "chat" in self.__dict__:  # built by another thread while this one waited
+                return self.__dict__["chat"]  # type: ignore[no-any-return]
             return make_chat_model(self.settings)
 
     @cached_property
     def kb(self) -> KnowledgeBase:
         with self._init_lock:
+            if "kb" in self.__dict__:  # built by another thread while this one waited
+                return self.__dict__["kb"]  # type: ignore[no-any-return]
             kb = KnowledgeBase(self.settings, self.embedder.name, self.embedder.dimension)
             if kb.is_new and self.auto_build and self.settings.knowledge_dir.is_dir():
                 ingest.sync_folder(kb, self.embedder, self.settings.knowledge_dir)
@@ -52,11 +60,15 @@ class Advisor:
     @cached_property
     def retriever(self) -> Retriever:
         with self._init_lock:
+            if "retriever" in self.__dict__:  # built by another thread while this one waited
+                return self.__dict__["retriever"]  # type: ignore[no-any-return]
             return Retriever(self.kb, self.embedder, self.settings)
 
     @cached_property
     def answerer(self) -> Answerer:
         with self._init_lock:
+            if "answerer" in self.__dict__:  # built by another thread while this one waited
+                return self.__dict__["answerer"]  # type: ignore[no-any-return]
             return Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat)
 
     def warm_up(self) -> None:

@@ -10,6 +10,7 @@ embedding similarity to the question plus word overlap; the best few are kept in
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -88,17 +89,23 @@ class EvidenceSelector:
         self.embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        # Shared by every session's thread: the cache is only touched under the lock, embedding runs outside it.
+        wanted = list(dict.fromkeys(texts))
+        with self._lock:
+            known = {t: self._cache[t] for t in wanted if t in self._cache}
+        missing = [t for t in wanted if t not in known]
         if missing:
-            for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
-                self._cache[text] = vec
+            known.update(zip(missing, self.embedder.embed(missing), strict=True))
+        with self._lock:
+            for t in wanted:
+                self._cache[t] = known[t]
+                self._cache.move_to_end(t)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        for t in texts:
-            self._cache.move_to_end(t)
-        return np.stack([self._cache[t] for t in texts])
+        return np.stack([known[t] for t in texts])
 
     def select(self, question: str, query_vector: np.ndarray, hits: list[Hit], max_units: int = 4) -> list[Unit]:
         units = [Unit(rank, pos, text) for rank, hit in enumerate(hits) for pos, text in enumerate(units_of(hit.text))]
