@@ -7,6 +7,7 @@ Run with ``advisor ui`` (or ``streamlit run streamlit_app.py``). The chat stream
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -141,12 +142,13 @@ def main() -> None:
     # No page_icon, and no icons on the pages: the selected page's icon becomes the favicon, and a Material or
     # emoji favicon is fetched from a Google/CDN host. The default favicon is served by the app itself.
     st.set_page_config(page_title="Advisor — AI career paths", layout="centered")
+    here = Path(__file__).resolve().parent / "pages"
     pages = [
         st.Page(chat_page, title="Chat", default=True),
-        st.Page("pages/find_my_path.py", title="Find my path"),
-        st.Page("pages/job_check.py", title="Is this job really…?"),
-        st.Page("pages/knowledge_base.py", title="Knowledge base"),
-        st.Page("pages/evals.py", title="Evals"),
+        st.Page(here / "find_my_path.py", title="Find my path"),
+        st.Page(here / "job_check.py", title="Is this job really…?"),
+        st.Page(here / "knowledge_base.py", title="Knowledge base"),
+        st.Page(here / "evals.py", title="Evals"),
     ]
     page = st.navigation(pages)
     sidebar(get_advisor())

@@ -58,16 +58,26 @@ if docs:
         [
             {
                 "id": d.doc_id,
-                "title": d.title,
                 "chunks": d.chunks,
                 "added": d.added.replace("T", " ").replace("+00:00", " UTC"),
                 "hash": d.content_hash[:12],
                 "from": d.origin,
+                "title": d.title,
             }
             for d in docs
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "id": st.column_config.TextColumn("id", width="medium"),
+            "chunks": st.column_config.NumberColumn("chunks", width="small"),
+            "hash": st.column_config.TextColumn("hash", width="small", help="first 12 hex digits of the SHA-256"),
+            "from": st.column_config.TextColumn("from", width="small", help="knowledge folder or upload"),
+        },
+    )
 else:
     st.info("The knowledge base is empty: upload a document below.")
 
