@@ -134,7 +134,6 @@ def _doc_dict(d: Any, full: bool = False) -> dict[str, Any]:
 
 def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
     from . import ingest
-    from . import kb as kbm
 
     match args.kb_command:
         case "add":
@@ -164,7 +163,7 @@ def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
             print(f"removed {change.doc_id} ({change.chunks} chunks)")
             return 0
         case "verify":
-            report = kbm.verify(advisor.kb, advisor.embedder, repair_problems=args.repair)
+            report = advisor.verify(repair=args.repair)
             if args.json:
                 print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
             else:
@@ -176,8 +175,7 @@ def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
                 print(f"{report.documents} documents, {report.chunks} chunks: {verdict}")
             return 0 if report.ok else 1
         case "rebuild":
-            store = kbm.open_for_rebuild(advisor.settings, advisor.embedder)
-            result = kbm.rebuild(store, advisor.embedder, progress=_progress("re-embedding"))
+            result = advisor.rebuild(progress=_progress("re-embedding"))
             for doc_id in result.dropped:
                 print(f"error: dropped {doc_id}: its chunks were missing; add it again", file=sys.stderr)
             print(
@@ -216,6 +214,87 @@ def cmd_info(args: argparse.Namespace, advisor: Any) -> int:
     return 0
 
 
+def _eval_settings(args: argparse.Namespace) -> Any:
+    """Settings for ``advisor eval``: the environment's, with --provider/--model applied on top."""
+    env = dict(os.environ)
+    if args.provider:
+        env["ADVISOR_PROVIDER"] = args.provider
+    if args.model:
+        if args.model.endswith(".gguf") or Path(args.model).expanduser().is_file():
+            env["ADVISOR_LOCAL_MODEL"] = args.model
+            env.setdefault("ADVISOR_PROVIDER", "local")
+        else:
+            env["ADVISOR_CHAT_MODEL"] = args.model
+    return load_settings(env)
+
+
+def cmd_eval(args: argparse.Namespace, advisor: Any) -> int:
+    from . import evals
+    from .core import Advisor
+    from .evals import report as reports
+    from .evals.judge import Judge
+
+    if args.provider or args.model:
+        advisor = Advisor(_eval_settings(args))
+    suite = evals.load_suite().select(args.category, args.kind, args.case)
+    if args.limit:
+        suite.cases = suite.cases[: args.limit]
+    if not suite.cases:
+        raise InputError("no eval cases match --category/--kind")
+    out_dir = Path(args.out) if args.out else reports.REPORTS_DIR
+    earlier = None
+    if args.baseline:
+        earlier = reports.load_report(Path(args.baseline))
+    elif args.changed:
+        previous = reports.reports_in(out_dir)
+        if not previous:
+            raise InputError(f"--changed needs an earlier report in {out_dir}: run advisor eval once first")
+        earlier = reports.load_report(previous[-1])
+    judge = None
+    if advisor.settings.judge_model and not args.no_judge:
+        judge = Judge.from_settings(advisor.settings, args.judge_runs)
+    print(f"Evaluating {advisor.settings.provider}:{advisor.settings.chat_model} on {len(suite.cases)} cases ...")
+    report = evals.run_suite(advisor, suite, k=args.k, progress=_progress("eval"), judge=judge)
+    diff = evals.diff_reports(earlier, report) if earlier is not None else None
+    json_path, md_path = reports.write_report(report, out_dir, diff)
+    print("\n".join(reports.summary_table(report)))
+    summary = report["summary"]
+    k = summary["k"]
+    hit = summary["metrics"].get(f"hit@{k}", {}).get("rate")
+    print(
+        f"\nretrieval hit@{k}: {'n/a' if hit is None else f'{100 * hit:.1f}%'}   wall time: {report['wall_time_s']} s"
+    )
+    if report["judge"]:
+        j = report["judge"]
+        rate = "n/a" if j["pass_rate"] is None else f"{100 * j['pass_rate']:.1f}%"
+        print(f"judge {j['model']}: pass rate {rate} over {j['runs']} runs, {j['unmeasured']} unmeasured")
+    if diff is not None:
+        print("\n".join(reports.render_diff(diff)) if args.changed or diff["flipped"] else "")
+    print(f"report: {md_path}\n        {json_path}")
+    status = 0
+    if summary["overall"]["errors"]:
+        print(
+            f"error: {summary['overall']['errors']} case(s) raised errors; the scores are incomplete", file=sys.stderr
+        )
+        status = 1
+    if args.write_baseline:
+        baseline = reports.make_baseline(report, os.path.relpath(json_path, PROJECT_DIR))
+        reports.BASELINE.write_text(json.dumps(baseline, indent=2) + "\n", encoding="utf-8")
+        print(f"baseline written: {reports.BASELINE}")
+    if args.gate:
+        problems = reports.gate(report, reports.load_baseline())
+        for problem in problems:
+            print(f"gate: {problem}", file=sys.stderr)
+        status = status or (1 if problems else 0)
+    if args.min_pass is not None:
+        floor = args.min_pass / 100 if args.min_pass > 1 else args.min_pass
+        rate = summary["overall"]["rate"] or 0.0
+        if rate < floor:
+            print(f"error: pass rate {100 * rate:.1f}% is below --min-pass {100 * floor:.1f}%", file=sys.stderr)
+            status = 1
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="advisor", description="A grounded career advisor for AI roles.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +330,24 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(func=cmd_ui)
+
+    ev = sub.add_parser("eval", help="run the eval suite; write a report to evals/reports/")
+    ev.add_argument("--provider", choices=["local", "openai"], help="evaluate this provider")
+    ev.add_argument("--model", help="chat model name, or a path to a .gguf file")
+    ev.add_argument("--category", action="append", choices=["position", "out_of_scope", "adversarial"])
+    ev.add_argument("--kind", action="append", help="only these case kinds (direct, paraphrase, follow_up, trap, ...)")
+    ev.add_argument("--case", action="append", help="only cases whose id is or starts with this (repeatable)")
+    ev.add_argument("--limit", type=int, help="only the first N cases")
+    ev.add_argument("--k", type=int, default=3, help="retrieval hit@k (default 3)")
+    ev.add_argument("--baseline", metavar="REPORT", help="diff against an earlier report (.json)")
+    ev.add_argument("--changed", action="store_true", help="show how answers changed since the latest report")
+    ev.add_argument("--min-pass", type=float, help="exit non-zero if the overall pass rate is below this (0-1 or %%)")
+    ev.add_argument("--gate", action="store_true", help="exit non-zero if below the committed evals/baseline.json")
+    ev.add_argument("--write-baseline", action="store_true", help="make this run the committed baseline")
+    ev.add_argument("--judge-runs", type=int, default=3, help="LLM-judge runs per case (ADVISOR_JUDGE_MODEL)")
+    ev.add_argument("--no-judge", action="store_true", help="skip the LLM judge even if configured")
+    ev.add_argument("--out", help="report folder (default evals/reports)")
+    ev.set_defaults(func=cmd_eval)
 
     info = sub.add_parser("info", help="show the configuration in use")
     info.set_defaults(func=cmd_info)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ingest
+from . import kb as kb_maintenance
 from .answer import Answer, Answerer, AnswerStream
 from .chat_models import ChatModel, make_chat_model
 from .embeddings import Embedder, make_embedder
@@ -101,3 +102,12 @@ class Advisor:
 
     def update(self, progress: ingest.Progress | None = None) -> ingest.SyncReport:
         return ingest.sync_folder(self.kb, self.embedder, self.settings.knowledge_dir, progress)
+
+    def verify(self, repair: bool = False) -> kb_maintenance.VerifyReport:
+        """Check that manifest, Chroma and BM25 agree; with ``repair``, fix leftovers and check again."""
+        return kb_maintenance.verify(self.kb, self.embedder, repair_problems=repair)
+
+    def rebuild(self, progress: ingest.Progress | None = None) -> kb_maintenance.RebuildReport:
+        """Re-embed everything with the configured model into a new collection, then switch to it."""
+        store = kb_maintenance.open_for_rebuild(self.settings, self.embedder)
+        return kb_maintenance.rebuild(store, self.embedder, progress)

@@ -12,6 +12,7 @@ Every operation returns :class:`Change` objects saying what changed, with the ol
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ def chunk_meta(doc: SourceDocument | DocumentRecord, chunk: Chunk) -> dict[str, 
         "index": chunk.index,
         "source": doc.source,
         "doc_hash": doc.content_hash,
+        "written": int(time.time()),
     }
 
 
@@ -113,6 +115,10 @@ def repair(kb: KnowledgeBase, embedder: Embedder, full: bool = False) -> list[st
     if full or kb.count() != len(live):
         present = kb.all_ids()
         strays = sorted(present - live)
+        if strays and kb.leftover_grace:
+            now = time.time()
+            stored = kb.fetch(strays)
+            strays = [c for c in strays if now - float(stored[c][1].get("written", 0)) >= kb.leftover_grace]
         if strays:
             kb.delete(strays)
             notes.append(f"deleted {len(strays)} stray chunk(s) left by an interrupted write")
@@ -136,7 +142,7 @@ def repair(kb: KnowledgeBase, embedder: Embedder, full: bool = False) -> list[st
                     f"dropped {record.doc_id}: {len(lost)} of its chunks were missing and its source "
                     f"{record.source} is gone or changed; add it again"
                 )
-    for name in kb.other_collections():
+    for name in kb.other_collections(older_than=kb.leftover_grace):
         kb.drop_collection(name)
         notes.append(f"dropped the leftover collection {name} (an interrupted rebuild)")
     return notes

@@ -151,7 +151,7 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
     with kb.write_lock():
         manifest = kb.manifest
         old_name = manifest.collection
-        for name in kb.other_collections():  # an earlier rebuild that was interrupted
+        for name in kb.other_collections(older_than=kb.leftover_grace):  # an interrupted rebuild
             kb.drop_collection(name)
         # Chunks that are already lost can't be re-embedded: those documents are dropped and reported.
         live = sorted(manifest.live_chunk_ids())

@@ -53,6 +53,7 @@ class Settings:
     max_question_chars: int = 4000
     max_history_turns: int = 6
     max_document_bytes: int = 5_000_000
+    leftover_grace: float = 900.0  # server mode: age (s) before repair deletes unlisted chunks/collections
     judge_model: str | None = None
     n_threads: int | None = None
 
@@ -188,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         max_question_chars=_number(env, "MAX_QUESTION_CHARS", int, 4000, 10, 1_000_000),
         max_history_turns=_number(env, "MAX_HISTORY_TURNS", int, 6, 0, 100),
         max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", int, 5_000_000, 1, 1_000_000_000),
+        leftover_grace=_number(env, "LEFTOVER_GRACE", float, 900.0, 0.0, 7 * 86400),
         judge_model=_get(env, "JUDGE_MODEL"),
         n_threads=int(threads) if threads and threads.isdigit() else None,
     )

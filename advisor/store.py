@@ -259,6 +259,7 @@ class KnowledgeBase:
             "dimension": dimension,
             "hnsw:space": "cosine",
             "advisor_kb": self.settings.collection_prefix,
+            "created": int(time.time()),
         }
 
     def _open_collection(self, name: str, create: bool = False) -> Any:
@@ -294,14 +295,27 @@ class KnowledgeBase:
         except Exception as exc:  # network or server errors from chromadb
             raise StoreError(f"cannot create the Chroma collection {name}: {exc}") from None
 
-    def other_collections(self) -> list[str]:
-        """Collections of this knowledge base that the manifest doesn't point at (leftovers of a rebuild)."""
+    def other_collections(self, older_than: float = 0.0) -> list[str]:
+        """Collections of this knowledge base that the manifest doesn't point at (leftovers of a rebuild),
+        created more than ``older_than`` seconds ago."""
         names = []
+        now = time.time()
         for col in self.client.list_collections():
             meta = col.metadata or {}
-            if meta.get("advisor_kb") == self.settings.collection_prefix and col.name != self.manifest.collection:
+            if meta.get("advisor_kb") != self.settings.collection_prefix or col.name == self.manifest.collection:
+                continue
+            if now - float(meta.get("created", 0)) >= older_than:
                 names.append(col.name)
         return sorted(names)
+
+    @property
+    def leftover_grace(self) -> float:
+        """How old an unlisted chunk or collection must be before repair deletes it.
+
+        Locally the writer lock guarantees no write is in flight, so anything unlisted is a leftover. On a
+        server, another machine may be writing right now: its not-yet-committed chunks look the same.
+        """
+        return self.settings.leftover_grace if self.server else 0.0
 
     def drop_collection(self, name: str) -> None:
         if name == self.manifest.collection:

@@ -81,6 +81,7 @@ def store_env(settings: Settings) -> dict[str, str]:
         "ADVISOR_PROVIDER": "local",
         "ADVISOR_COLLECTION": settings.collection_prefix,
         "ADVISOR_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),
+        "ADVISOR_LEFTOVER_GRACE": str(settings.leftover_grace),
     }
     if settings.chroma_url:
         env["ADVISOR_CHROMA_URL"] = settings.chroma_url
