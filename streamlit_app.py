@@ -74,8 +74,7 @@ def _show(index: int, msg: dict[str, Any]) -> None:
             st.markdown(msg["content"])
             render_sources(msg["answer"]["sources"])
             st.caption(_metrics_line(msg))
-            if not msg["answer"]["refused"]:
-                _feedback_buttons(index, msg)
+            _feedback_buttons(index, msg)  # a wrong refusal is worth a draft eval case too
 
 
 def _answer(question: str) -> None:
@@ -105,8 +104,7 @@ def _answer(question: str) -> None:
         messages.append(msg)
         render_sources(msg["answer"]["sources"])
         st.caption(_metrics_line(msg))
-        if not answer.refused:
-            _feedback_buttons(len(messages) - 1, msg)
+        _feedback_buttons(len(messages) - 1, msg)
 
 
 def chat_page() -> None:

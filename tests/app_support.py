@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from advisor.settings import PROJECT_DIR
@@ -35,6 +36,14 @@ def advisor_env(data_dir: Path, **extra: str) -> Iterator[None]:
         for key in [k for k in os.environ if k.startswith(("ADVISOR_", "OPENAI_"))]:
             del os.environ[key]
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One data dir (the article only) for the read-mostly page tests: the app's Advisor is built once."""
+    data = tmp_path_factory.mktemp("app") / "data"
+    with advisor_env(data):
+        yield data
 
 
 def app(page: str = "streamlit_app.py") -> AppTest:

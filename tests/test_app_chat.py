@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.app_support import advisor_env, app, texts
+from tests.app_support import advisor_env, app, app_env, texts  # noqa: F401  (fixture)
 from tests.llama_server import free_port
 
-pytestmark = pytest.mark.slow
+
+def data_dir() -> Path:
+    return Path(os.environ["ADVISOR_DATA_DIR"])
 
 
-@pytest.fixture(scope="module")
-def chat_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data = tmp_path_factory.mktemp("app-chat") / "data"
-    with advisor_env(data):
-        yield data
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("app_env")]
 
 
-def test_asking_a_question_shows_the_answer_with_sources_tokens_and_latency(chat_env: Path) -> None:
+def test_asking_a_question_shows_the_answer_with_sources_tokens_and_latency() -> None:
     at = app().run()
     assert not at.exception
     at.chat_input[0].set_value("I'm a software engineer — which role should I go for?").run()
@@ -37,7 +35,7 @@ def test_asking_a_question_shows_the_answer_with_sources_tokens_and_latency(chat
     assert messages[1]["answer"]["sources"][0]["section"].endswith("You're a software engineer")
 
 
-def test_a_follow_up_uses_the_conversation_and_new_chat_forgets_it(chat_env: Path) -> None:
+def test_a_follow_up_uses_the_conversation_and_new_chat_forgets_it() -> None:
     at = app().run()
     at.chat_input[0].set_value("What is the typical mid-level pay for an ML Engineer?").run()
     at.chat_input[0].set_value("What about data scientists?").run()
@@ -51,7 +49,7 @@ def test_a_follow_up_uses_the_conversation_and_new_chat_forgets_it(chat_env: Pat
     assert not at.chat_message
 
 
-def test_a_starter_question_button_asks_it(chat_env: Path) -> None:
+def test_a_starter_question_button_asks_it() -> None:
     at = app().run()
     starters = [b for b in at.button if b.key and b.key.startswith("starter-")]
     assert len(starters) >= 3
@@ -62,20 +60,20 @@ def test_a_starter_question_button_asks_it(chat_env: Path) -> None:
     assert messages[1]["answer"]["sources"]
 
 
-def test_thumbs_down_saves_a_draft_eval_case_with_question_answer_and_sources(chat_env: Path) -> None:
+def test_thumbs_down_saves_a_draft_eval_case_with_question_answer_and_sources() -> None:
     at = app().run()
     at.chat_input[0].set_value("Do all three roles require a graduate degree?").run()
     answer = at.session_state["messages"][1]["answer"]
     at.button(key="vote-down-1").click().run()
     assert not at.exception
-    drafts = sorted((chat_env / "feedback" / "drafts").glob("*.json"))
+    drafts = sorted((data_dir() / "feedback" / "drafts").glob("*.json"))
     assert drafts, "a thumbs-down must leave a draft eval case"
     draft = json.loads(drafts[-1].read_text(encoding="utf-8"))
     assert draft["status"] == "draft"
     assert draft["question"] == "Do all three roles require a graduate degree?"
     assert draft["answer"] == answer["answer"]
     assert draft["sources"] and draft["sources"][0]["section"] == answer["sources"][0]["section"]
-    votes = (chat_env / "feedback" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    votes = (data_dir() / "feedback" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(votes[-1])["vote"] == "down"
     assert any("draft eval case" in c for c in texts(at, "caption"))
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.app_support import advisor_env, app, texts
+from tests.app_support import advisor_env, app, app_env, texts  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("app_env")]
 
 DS_POSTING_TITLED_AI = """Senior AI Engineer
 We're a 20-person startup. You will analyze product data with SQL and design A/B tests to improve conversion.
@@ -23,18 +20,11 @@ each checkpoint to production. You'll profile GPU utilization, tune hyperparamet
 architecture of our recommendation system."""
 
 
-@pytest.fixture(scope="module")
-def pages_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data = tmp_path_factory.mktemp("app-pages") / "data"
-    with advisor_env(data):
-        yield data
-
-
 def submit(at, label: str):  # type: ignore[no-untyped-def]
     return next(b for b in at.button if b.label == label).click().run()
 
 
-def test_the_profile_form_returns_a_cited_recommendation(pages_env: Path) -> None:
+def test_the_profile_form_returns_a_cited_recommendation() -> None:
     at = app("pages/find_my_path.py").run()
     assert not at.exception
     at.selectbox[0].select("Software engineer")
@@ -51,7 +41,7 @@ def test_the_profile_form_returns_a_cited_recommendation(pages_env: Path) -> Non
     assert any("doesn't say how years of experience" in i for i in texts(at, "info"))
 
 
-def test_a_background_the_article_does_not_cover_is_said_not_invented(pages_env: Path) -> None:
+def test_a_background_the_article_does_not_cover_is_said_not_invented() -> None:
     at = app("pages/find_my_path.py").run()
     at.selectbox[0].select("Something else")
     at.number_input[0].set_value(0)
@@ -66,7 +56,7 @@ def test_a_background_the_article_does_not_cover_is_said_not_invented(pages_env:
     assert sum("day to day" in h for h in headings) == 3, headings
 
 
-def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is(pages_env: Path) -> None:
+def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is() -> None:
     at = app("pages/job_check.py").run()
     at.text_area[0].set_value(DS_POSTING_TITLED_AI)
     submit(at, "Which role is it really?")
@@ -79,7 +69,7 @@ def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is(pages_env: P
     assert "[1]" in evidence
 
 
-def test_an_ml_posting_is_ml_engineering(pages_env: Path) -> None:
+def test_an_ml_posting_is_ml_engineering() -> None:
     at = app("pages/job_check.py").run()
     at.text_area[0].set_value(ML_POSTING)
     submit(at, "Which role is it really?")
@@ -88,7 +78,7 @@ def test_an_ml_posting_is_ml_engineering(pages_env: Path) -> None:
     assert not texts(at, "warning")
 
 
-def test_a_title_alone_is_refused_with_a_clear_message(pages_env: Path) -> None:
+def test_a_title_alone_is_refused_with_a_clear_message() -> None:
     at = app("pages/job_check.py").run()
     at.text_area[0].set_value("AI Engineer")
     submit(at, "Which role is it really?")
