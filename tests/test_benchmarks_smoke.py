@@ -1,0 +1,96 @@
+"""The benchmark scripts still run against the current core: every benchmark at a tiny size, no timings asserted.
+
+What is asserted is what would break if a benchmark rotted: it measured the thing it names (both sides
+of each comparison ran, the same vectors came out of both embedding paths, the update steps embedded
+what they should), and the report renders with every section in it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.core import Advisor
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_answer  # noqa: E402
+import bench_embed  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_quality  # noqa: E402
+import bench_query  # noqa: E402
+import bench_update  # noqa: E402
+import common  # noqa: E402
+import run_all  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sections(advisor: Advisor, tmp_path_factory: pytest.TempPathFactory) -> dict[str, common.Section]:
+    work = tmp_path_factory.mktemp("bench")
+    cache, bench_query.CACHE = bench_query.CACHE, work / "cache"
+    try:
+        out = {
+            "embed": bench_embed.run(copies=1, limit=2, rounds=1, shapes=[(2, 16)], min_tokens=32),
+            "query": bench_query.run(sizes=(40,), repeats=1, n_questions=2, advisor=advisor),
+            "answer": bench_answer.run(n_questions=1, advisor=advisor, warm_call=False),
+            "quality": bench_quality.run(limit=4, advisor=advisor),
+        }
+    finally:
+        bench_query.CACHE = cache
+    bench_memory.write_folder(work / "knowledge", 40)
+    ingested = bench_memory.worker_ingest(str(work / "knowledge"), str(work / "data"), widest_batch="0")
+    out["update"] = bench_update.run(work, out["embed"].data["ours_chunks_per_s"], ingested["seconds"], new_doc=(1, 2))
+    out["ingest"] = common.Section("ingest", "5. ingest", data=ingested)
+    return out
+
+
+def test_both_embedding_paths_ran_and_agree(sections: dict[str, common.Section]) -> None:
+    data = sections["embed"].data
+    assert data["texts"] == 2 and data["ours_chunks_per_s"] > 0 and data["anchor_chunks_per_s"] > 0
+    assert data["min_cosine_ours_vs_anchor"] > 0.999
+    assert data["ceiling"][0]["batch"] == 2
+
+
+def test_query_latency_covers_the_article_and_the_synthetic_store(sections: dict[str, common.Section]) -> None:
+    sizes = sections["query"].data["sizes"]
+    assert [s["chunks"] for s in sizes] == [sizes[0]["chunks"], 40]
+    assert all(s["retrieval"]["n"] == 2 and s["dense_only"]["n"] == 2 for s in sizes)
+
+
+def test_answer_latency_streams_real_answers(sections: dict[str, common.Section]) -> None:
+    data = sections["answer"].data
+    assert data["questions"] == 1 and data["refused"] == 0
+    assert 0 < data["first_token"]["p50"] <= data["full"]["p50"]
+
+
+def test_retrieval_quality_scores_both_pipelines(sections: dict[str, common.Section]) -> None:
+    data = sections["quality"].data
+    assert data["questions"] == 4 and data["tutorial_chunks"] > 0
+    assert data["reachable_ours"] == 4  # every gold quote lies whole in one of our chunks
+
+
+def test_ingest_worker_builds_the_store_it_reports(sections: dict[str, common.Section]) -> None:
+    data = sections["ingest"].data
+    assert data["chunks"] >= 40 and data["real_embedded"] > 0 and not data["errors"]
+    assert data["peak_rss_mb"] > 50
+
+
+def test_update_steps_embed_only_what_changed(sections: dict[str, common.Section]) -> None:
+    unchanged, edited, replaced = sections["update"].data["steps"]
+    assert unchanged["embedded"] == 0 and not unchanged["changed"]
+    assert 1 <= edited["embedded"] < replaced["embedded"]
+
+
+def test_memory_baseline_worker_runs_in_its_own_process() -> None:
+    assert bench_memory.in_subprocess("baseline")["peak_rss_mb"] > 20
+
+
+def test_report_renders_every_section(sections: dict[str, common.Section]) -> None:
+    ordered = [sections[k] for k in ("embed", "query", "answer", "quality", "update")]
+    text = run_all.render(common.machine(), ordered, 1.0, quick=True)
+    for section in ordered:
+        assert f"## {section.title}" in text
+    assert "| figure | ours | anchor / target | verdict |" in text
