@@ -198,3 +198,62 @@ def test_the_cli_prints_one_error_line_and_exits_non_zero_on_a_rejected_key(
     assert code == 1
     assert err.startswith("error: ") and "check your API key" in err and len(err.splitlines()) == 1
     assert KEY not in err
+
+
+# -- the same faults in the Streamlit app (AppTest) ----------------------------------------------------------
+
+
+def test_the_app_shows_a_friendly_error_for_each_fault_and_the_session_keeps_working(
+    advisor: Advisor, fake: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import shutil
+
+    from tests.app_support import advisor_env, app
+
+    data = tmp_path_factory.mktemp("app-faults") / "data"
+    shutil.copytree(advisor.settings.data_dir, data)  # the article, already indexed
+    env = {
+        "ADVISOR_PROVIDER": "openai",
+        "ADVISOR_OPENAI_BASE_URL": fake.url,
+        "OPENAI_API_KEY": KEY,
+        "ADVISOR_CHAT_MODEL": "fake-model",
+        "ADVISOR_ANSWER_MODE": "generative",
+        "ADVISOR_TIMEOUT": "3",
+        "ADVISOR_MAX_RETRIES": "2",
+    }
+    with advisor_env(data, **env):
+        at = app().run()
+        assert not at.exception
+
+        def ask(*steps: object) -> list[str]:
+            """Ask through the chat input; returns the errors this turn added to the page."""
+            fake.script(*steps)  # type: ignore[arg-type]
+            shown_before = len(at.error)
+            at.chat_input[0].set_value(QUESTION).run()
+            assert not at.exception, at.exception
+            assert at.session_state["messages"][-2] == {"role": "user", "content": QUESTION}  # the question stays
+            return [str(e.value) for e in at.error][shown_before:]
+
+        faults = [
+            ((hang(),), "slow or unavailable", 1),
+            ((status(429, retry_after="1"),), "busy", 3),
+            ((status(500),), "server error 500", 3),
+            ((status(401),), "check your API key", 1),
+        ]
+        for steps, expected, requests in faults:
+            errors = ask(*steps)
+            assert any(expected in e for e in errors), (expected, errors)
+            assert len(fake.requests) == requests
+            assert "error" in at.session_state["messages"][-1]
+
+        assert not ask(status(429, retry_after="1"), status(429, retry_after="1"), reply(GOOD))
+        assert GOOD in at.session_state["messages"][-1]["content"]
+
+        assert not ask(cut(f"{GOOD} They also monitor drift and"))
+        last = at.session_state["messages"][-1]
+        assert last["answer"]["interrupted"] is True and last["content"].rstrip().endswith(prompts.INTERRUPTED)
+        assert "monitor drift and" not in last["content"]
+
+        assert not ask(reply(GOOD))  # still working after all of the above
+        assert GOOD in at.session_state["messages"][-1]["content"]
+        assert all(KEY not in str(e.value) for kind in ("markdown", "error", "caption") for e in getattr(at, kind))
