@@ -181,7 +181,8 @@ def _pdf_to_text(data: bytes, name: str) -> tuple[str, str]:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "")
+        info = reader.metadata
+        title = str(info.get("/Title") or "") if info is not None else ""
     # pypdf raises assorted exception types on malformed input (PdfReadError, ValueError, KeyError,
     # AttributeError, RecursionError...); any of them means "not a readable PDF", never a crash.
     except Exception as exc:
