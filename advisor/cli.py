@@ -161,6 +161,9 @@ def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
         case "remove":
             change = ingest.remove_document(advisor.kb, args.doc, embedder=advisor.embedder)
             print(f"removed {change.doc_id} ({change.chunks} chunks)")
+            knowledge = str(advisor.settings.knowledge_dir.resolve())
+            if change.source.startswith(knowledge + os.sep) and Path(change.source).exists():
+                print(f"note: {change.source} is still in the knowledge folder; `advisor kb update` adds it back")
             return 0
         case "verify":
             report = advisor.verify(repair=args.repair)
