@@ -166,6 +166,19 @@ def make_sources(hits: list[Hit]) -> list[Source]:
     return out
 
 
+TABLE_ROW = re.compile(r"^(?P<label>[^:;]{1,60}): (?P<cells>.+;.+)\.$")
+
+
+def role_clause(unit: str, roles: list[str]) -> str:
+    """The part of a table-row unit about ``roles`` ("Primary job: AI Engineer Build systems ..."); other units whole."""
+    match = TABLE_ROW.match(unit)
+    if not match or not roles:
+        return unit
+    cells = [c.strip() for c in match["cells"].split(";")]
+    kept = [c for c in cells if any(c.lower().startswith(r.lower()) for r in roles)]
+    return f"{match['label']}: {'; '.join(kept)}" if kept else unit
+
+
 def quote_block(units: list[Unit]) -> str:
     return "\n".join(f"> {u.text} [{u.hit_rank + 1}]" for u in units)
 
@@ -302,6 +315,10 @@ class Answerer:
             return "", usage
         if not set(roles_in(lead)) <= set(roles_in(anchor.text)):
             return "", usage  # a role the anchor doesn't name: the model may have swapped roles
+        # Every content word from one passage: words gathered across quotes (or across a table row's
+        # cells) can say what none of them says ("AI engineers build and train models").
+        if support(lead, f"{role_clause(anchor.text, roles_in(lead))} {question}") < 1.0:
+            return "", usage
         if bool(NEGATION.search(lead)) != bool(NEGATION.search(anchor.text)):
             return "", usage
         if re.match(r"^(yes|no)\b", lead, re.I) and not re.match(

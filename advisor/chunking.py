@@ -4,7 +4,8 @@ A Markdown document is split at its headings; every chunk carries its section pa
 which background > You're a software engineer"). Inside a section, whole blocks (paragraphs, lists,
 tables) are packed up to ``max_tokens`` (counted with tiktoken's cl100k_base from the offline
 package); a block longer than that is split at sentences, with ``overlap`` tokens carried over.
-A table is never split from its header row. Chunk IDs are stable: document ID + a hash of the content.
+A table becomes one chunk per row, each carrying the header row, so a row is never split from its header
+(and "the primary job of a data scientist" finds that row rather than the whole table). Chunk IDs are stable: document ID + a hash of the content.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ def _pieces(block: str, max_tokens: int) -> list[str]:
     return pieces
 
 
+def table_rows(block: str) -> list[str]:
+    """A Markdown table as one block per body row, each with the header (and separator) rows above it."""
+    lines = [line for line in block.strip().split("\n") if line.strip()]
+    if len(lines) < 3 or not all(line.lstrip().startswith("|") for line in lines):
+        return []
+    head = 2 if re.fullmatch(r"[\s|:-]+", lines[1]) else 1
+    return ["\n".join([*lines[:head], row]) for row in lines[head:]]
+
+
 def chunk_id(doc_id: str, text: str) -> str:
     digest = hashlib.sha256((doc_id + "\0" + text).encode("utf-8")).hexdigest()[:16]
     return f"{doc_id}:{digest}"
@@ -106,6 +116,13 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int =
         current: list[str] = []
         size = 0
         for block in split_blocks(body):
+            rows = table_rows(block)
+            if len(rows) > 1:  # one chunk per row, each under the header: a row is found by what it is about
+                emit(section, current)
+                current, size = [], 0
+                for row in rows:
+                    emit(section, [row])
+                continue
             for piece in _pieces(block, max_tokens):
                 n = count_tokens(piece)
                 if current and size + n > max_tokens:

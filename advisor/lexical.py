@@ -25,6 +25,13 @@ PHRASES = [
     (re.compile(r"\ba/b\b"), "abtest"),
     (re.compile(r"\btotal comp(ensation)?\b"), "pay"),
     (re.compile(r"\bfine[- ]tun(e|ing|ed)\b"), "finetune"),
+    # The summary table's row labels, as people ask for them.
+    (
+        re.compile(r"\b(main|primary) (job|responsibilit(y|ies)|duty|duties|task)\b|\b(mainly|primarily) do\b"),
+        "primary job",
+    ),
+    (re.compile(r"\b(cent(er|re) of gravity|core (discipline|skill)|built around)\b"), "gravity"),
+    (re.compile(r"\b(background fit|(good|natural|best) fit)\b"), "background fit"),
     (
         re.compile(r"\b(day[- ]to[- ]day|all day|typical day|a day|each day|every day|day[- ]in[- ]the[- ]life)\b"),
         "daily",
@@ -73,6 +80,13 @@ SYNONYMS = {
     "top": "highest",
     "best": "highest",
     "ceiling": "highest",
+    "deliver": "ship",
+    "delivers": "ship",
+    "deliverable": "ship",
+    "deliverables": "ship",
+    "output": "ship",
+    "shipped": "ship",
+    "shipping": "ship",
     "secure": "security",
     "safe": "security",
     "future": "security",

@@ -56,6 +56,22 @@ Last question: $question
 Rewritten question:"""
 )
 
+# The eval suite's optional LLM-as-judge tier (advisor/evals/judge.py).
+JUDGE = Template(
+    """You grade a career advisor's answer against what a source article states.
+
+Article position: $position
+Supporting quote from the article: "$quote"
+
+Question asked: $question
+
+Advisor's answer:
+$answer
+
+Does the answer agree with the article's position, without contradicting it or adding claims the article
+does not make? Reply with one short reason, then a last line that is exactly VERDICT: PASS or VERDICT: FAIL."""
+)
+
 REFUSAL = (
     "I can't help with that: my knowledge base doesn't cover it. I can help with " + SCOPE + ". "
     'Try, for example: "Which role fits a software engineer?" or "What do data science interviews emphasize?"'
