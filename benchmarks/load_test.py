@@ -1,11 +1,13 @@
 """Concurrent users: N chat sessions in N threads sharing one ``Advisor`` (one store, one set of models)
 while a knowledge-base update runs.
 
-Each session is one user with its own history: it asks about its role, then two follow-ups that only
-make sense with that history ("How much do they earn?"). Every answer is checked for cross-talk: the
-answer must be to this session's question (a per-session tag travels in the first question) and the
-follow-ups must be rewritten with this session's role and no other. Meanwhile an updater adds, changes
-and removes a document in the knowledge folder with ``Advisor.update()``.
+Each session is one user with its own history: it asks about its role, then follow-ups that only
+make sense with that history ("How much do they earn?"). Every answer is checked for cross-talk: it
+must answer this session's question; a per-session tag rides on every question and must survive into
+the rewritten question, and no other session's tag may appear anywhere in the answer; a follow-up may
+only be rewritten with roles this session's own conversation mentions. Follow-ups rewritten with
+another role than the session's own (a memory-quality matter, not cross-talk) are counted separately.
+Meanwhile an updater adds, changes and removes a document in the knowledge folder (``Advisor.update()``).
 
 Reports throughput, p50/p95 latency per turn, errors (must be 0), cross-talk (must be 0) and how long
 the updates took. Loopback only: ``--provider local`` (default) is the embedded default and uses no
@@ -57,6 +59,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     cross_talk: list[str] = field(default_factory=list)
+    role_mismatch: list[str] = field(default_factory=list)
     turns: int = 0
     updates: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,7 +71,8 @@ def session(advisor: Any, number: int, turns: int, deadline: float, result: Resu
     role = ROLES[number % len(ROLES)]
     tag = f"(session {number:03d})"
     history: list[dict[str, str]] = []
-    questions = [f"{FIRST[role]} {tag}", *FOLLOW_UPS][:turns]
+    # The tag rides on every question, so a mixed-up history or answer would carry another session's tag.
+    questions = [f"{q} {tag}" for q in [FIRST[role], *FOLLOW_UPS][:turns]]
     for turn, question in enumerate(questions):
         if time.monotonic() > deadline:
             return
@@ -89,10 +93,16 @@ def session(advisor: Any, number: int, turns: int, deadline: float, result: Resu
         problems = []
         if answer.question != question or text.strip() != answer.text.strip():
             problems.append("the answer is not to this session's question")
-        elif turn == 0 and tag not in answer.question:
-            problems.append("the session tag is missing")
-        elif turn > 0 and roles_in(answer.standalone_question) != [role]:
-            problems.append(f"follow-up rewritten as {answer.standalone_question!r}, expected role {role}")
+        elif tag not in answer.standalone_question:
+            problems.append(f"the session tag is missing from {answer.standalone_question!r}")
+        own = "\n".join([question, *(m["content"] for m in history)])
+        if turn > 0 and not set(roles_in(answer.standalone_question)) <= set(roles_in(own)):
+            problems.append(f"follow-up rewritten as {answer.standalone_question!r}: a role this session never saw")
+        if turn > 0 and roles_in(answer.standalone_question) != [role]:
+            # Not cross-talk (the role is in this session's own history), but worth reporting: the
+            # rule-based rewrite took a role from the previous answer rather than from the user's question.
+            with result.lock:
+                result.role_mismatch.append(f"session {number} turn {turn}: {answer.standalone_question!r} ({role})")
         seen = set(TAG.findall(f"{answer.question}\n{answer.standalone_question}\n{answer.text}"))
         if seen - {tag}:
             problems.append(f"another session's tag: {sorted(seen - {tag})}")
@@ -207,6 +217,8 @@ def run_load(
             "error_details": result.errors[:5],
             "cross_talk": len(result.cross_talk),
             "cross_talk_details": result.cross_talk[:5],
+            "follow_up_role_mismatch": len(result.role_mismatch),
+            "follow_up_role_mismatch_details": result.role_mismatch[:5],
             "chunks_after": advisor.retriever.chunk_count,
         }
     finally:
