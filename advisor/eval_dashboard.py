@@ -79,7 +79,8 @@ def parse_report(path: Path, data: Any) -> ReportView:
     summary = data["summary"]
     categories = summary.get("categories")
     rows = [_row(str(k), v) for k, v in categories.items()] if isinstance(categories, dict) else []
-    cases = data.get("cases") if isinstance(data.get("cases"), list) else []
+    raw_cases = data.get("cases")
+    cases: list[Any] = raw_cases if isinstance(raw_cases, list) else []
     failures = []
     for case in cases:
         if not isinstance(case, dict):
@@ -87,7 +88,8 @@ def parse_report(path: Path, data: Any) -> ReportView:
         status = _str(case.get("status")) or ("pass" if case.get("passed") else "fail")
         if status == "pass":
             continue
-        reasons = case.get("reasons") if isinstance(case.get("reasons"), list) else []
+        raw_reasons = case.get("reasons")
+        reasons: list[Any] = raw_reasons if isinstance(raw_reasons, list) else []
         if not reasons and case.get("error"):
             reasons = [case.get("error")]
         failures.append(

@@ -116,14 +116,14 @@ def classify(posting: str, title: str = "") -> JobVerdict:
                     key = (role, label)
                     weights[key] = max(weights.get(key, 0.0), 2.0 if ships else 1.0)
     scores = dict.fromkeys(ROLES, 0.0)
-    for (role, _), weight in weights.items():
-        scores[role] += weight
+    for (name, _), weight in weights.items():
+        scores[name] += weight
     ranked = sorted(ROLES, key=lambda r: (-scores[r], ROLES.index(r)))
     best, second = ranked[0], ranked[1]
-    role = best if scores[best] > 0 else None
-    blend = second if role and scores[second] > 0 and scores[second] >= BLEND_RATIO * scores[best] else None
-    verdict = JobVerdict(role, scores, evidence, title, roles_in(title), blend)
-    if role is None:
+    verdict_role = best if scores[best] > 0 else None
+    blend = second if verdict_role and scores[second] > 0 and scores[second] >= BLEND_RATIO * scores[best] else None
+    verdict = JobVerdict(verdict_role, scores, evidence, title, roles_in(title), blend)
+    if verdict_role is None:
         verdict.notes.append(
             "The posting doesn't say what the team builds or ships in terms the article uses for any of the three "
             "roles, so it can't tell which role this is. Ask the hiring team what the role ships."
@@ -160,4 +160,3 @@ def assess(advisor: Any, posting: str, title: str = "") -> JobVerdict:
         if not answer.refused:
             verdict.sections.append(Section(heading, answer))
     return verdict
-
