@@ -160,3 +160,35 @@ def test_the_key_is_not_in_eval_reports(flow: Outputs) -> None:
 def test_settings_never_show_the_key() -> None:
     settings = load_settings({"OPENAI_API_KEY": CANARY})
     assert CANARY not in repr(settings) and CANARY not in str(settings.describe())
+
+
+def rendered(node: object) -> Iterator[str]:
+    """Everything an AppTest element tree would send to the browser (each element's protobuf, as text)."""
+    proto = getattr(node, "proto", None)
+    if proto is not None:
+        yield str(proto)
+    for child in getattr(node, "children", {}).values():
+        yield from rendered(child)
+
+
+def test_the_key_is_not_in_the_app_pages_or_session_state(tmp_path: Path, fake: FakeOpenAI, advisor: Advisor) -> None:
+    from tests.app_support import advisor_env, app
+
+    shutil.copytree(advisor.settings.data_dir, tmp_path / "data")
+    env = {k: v for k, v in env_for(tmp_path, fake).items() if k not in ("ADVISOR_DATA_DIR", "ADVISOR_KNOWLEDGE_DIR")}
+    with advisor_env(tmp_path / "data", **env):
+        at = app().run()
+        fake.script(reply(GOOD))
+        at.chat_input[0].set_value(QUESTION).run()
+        fake.script(status(401))
+        at.chat_input[0].set_value(QUESTION).run()
+        assert not at.exception
+        assert any(CANARY in r.headers.get("authorization", "") for r in fake.requests)  # the control
+        pages = [at]
+        for page in ("pages/knowledge_base.py", "pages/evals.py"):
+            pages.append(app(page).run())
+        screens = "\n".join(text for page in pages for part in (page.main, page.sidebar) for text in rendered(part))
+        state = json.dumps(at.session_state["messages"], default=str)
+    assert GOOD in screens and "check your API key" in screens  # what we grep is really the rendered page
+    assert CANARY not in screens and CANARY[-12:] not in screens
+    assert CANARY not in state
