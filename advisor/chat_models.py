@@ -114,10 +114,10 @@ class LocalChatModel:
             )
             try:
                 for chunk in chunks:
-                    delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                    delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index,union-attr]
                     if delta:
                         completion += 1
-                        yield delta
+                        yield str(delta)
             except ValueError as exc:  # llama.cpp: "Requested tokens (N) exceed context window of M"
                 if "context window" not in str(exc):
                     raise
