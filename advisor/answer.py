@@ -315,9 +315,10 @@ class Answerer:
             return "", usage
         if not set(roles_in(lead)) <= set(roles_in(anchor.text)):
             return "", usage  # a role the anchor doesn't name: the model may have swapped roles
-        # Every content word from one passage: words gathered across quotes (or across a table row's
-        # cells) can say what none of them says ("AI engineers build and train models").
-        if support(lead, f"{role_clause(anchor.text, roles_in(lead))} {question}") < 1.0:
+        # Every content word from one passage (role names aside): words gathered across quotes, across a
+        # table row's cells, or from the question's premise can say what none of the quotes says
+        # ("AI engineers build and train models", "AI engineers train models" after "Do AI engineers train models?").
+        if support(lead, f"{role_clause(anchor.text, roles_in(lead))} {' '.join(roles_in(question))}") < 1.0:
             return "", usage
         if bool(NEGATION.search(lead)) != bool(NEGATION.search(anchor.text)):
             return "", usage

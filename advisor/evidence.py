@@ -35,6 +35,16 @@ ANAPHOR = re.compile(
 )
 
 
+# "I'm a data analyst", "As a backend developer": the asker's background, which picks among the
+# article's "You're a ..." sections (a question naming two roles is otherwise a coin toss).
+BACKGROUND = re.compile(
+    r"\b(?:i'?m|i am|as|i work as|i'm working as)\s+(?:an?\s+)?(?P<who>[\w /-]{2,40}?)"
+    r"(?=[,.?!;]|\s+(?:and|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking)\b|$)",
+    re.I,
+)
+BACKGROUND_SECTION = re.compile(r"\byou'?re an? ", re.I)
+
+
 @dataclass
 class Unit:
     hit_rank: int
@@ -115,9 +125,23 @@ class EvidenceSelector:
         keyed = [f"{hits[u.hit_rank].section}: {u.text}" for u in units]
         sims = self._vectors(keyed) @ query_vector
         q_terms = set(tokenize(question))
+        background = {t for m in BACKGROUND.finditer(question.replace("’", "'")) for t in tokenize(m["who"])}
+        mine = {
+            rank: bool(background & set(tokenize(hit.section.rsplit(">", 1)[-1])))
+            for rank, hit in enumerate(hits)
+            if background and BACKGROUND_SECTION.search(hit.section)
+        }
+        if not any(mine.values()):
+            mine = {}  # the asker's background is none of the sections found: leave the scores alone
         for unit, sim, key in zip(units, sims, keyed, strict=True):
-            overlap = len(q_terms & set(tokenize(key))) / len(q_terms) if q_terms else 0.0
+            # Words of the unit itself count fully, words only in its section title half: a section named
+            # "You're a data scientist" must not lift every sentence in it above the one that answers.
+            own = q_terms & set(tokenize(unit.text))
+            from_section = (q_terms & set(tokenize(key))) - own
+            overlap = (len(own) + 0.5 * len(from_section)) / len(q_terms) if q_terms else 0.0
             unit.score = 0.65 * float(sim) + 0.35 * overlap + 0.04 / (unit.hit_rank + 1)
+            if unit.hit_rank in mine:
+                unit.score += 0.15 if mine[unit.hit_rank] else -0.1
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0].score
         chosen = [u for u in ranked[:max_units] if u.score >= 0.8 * best]

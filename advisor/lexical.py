@@ -33,6 +33,12 @@ PHRASES = [
     (re.compile(r"\b(cent(er|re) of gravity|core (discipline|skill)|built around)\b"), "gravity"),
     (re.compile(r"\b(background fit|(good|natural|best) fit)\b"), "background fit"),
     (
+        re.compile(
+            r"\b((backend|back-end|frontend|front-end|full[- ]stack|web|software) (developer|dev)|swe|programmer)s?\b"
+        ),
+        "software engineer",
+    ),
+    (
         re.compile(r"\b(day[- ]to[- ]day|all day|typical day|a day|each day|every day|day[- ]in[- ]the[- ]life)\b"),
         "daily",
     ),
