@@ -146,7 +146,7 @@ def assess(advisor: Any, posting: str, title: str = "") -> JobVerdict:
         ),
     ]
     if verdict.role:
-        asks.append((f"What {verdict.role}s ship", f"What does {ARTICLE_NAMES[verdict.role]} ship?"))
+        asks.append((f"what {verdict.role}s ship", f"What does {ARTICLE_NAMES[verdict.role]} ship?"))
     if verdict.title_mismatch:
         named = verdict.title_roles[0]
         asks.append(

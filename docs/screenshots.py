@@ -41,10 +41,15 @@ def free_port() -> int:
 
 def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """The whole page: Streamlit scrolls inside its main block, so grow the viewport to fit it first."""
-    time.sleep(1.5)
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 2600)})
-    time.sleep(1)
+    script = "Math.max(...Array.from(document.querySelectorAll('section, div'), e => e.scrollHeight))"
+    height = 0
+    for _ in range(4):  # charts render after the resize and make the page taller
+        time.sleep(2)
+        new = min(max(int(page.evaluate(script)), 900), 3000)
+        if new == height:
+            break
+        height = new
+        page.set_viewport_size({"width": 1280, "height": height})
     page.screenshot(path=str(DOCS / f"{name}.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
 

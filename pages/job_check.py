@@ -54,5 +54,5 @@ if verdict is not None:
                     ships = " · *what the team ships*" if e.ships else ""
                     st.markdown(f"- **{e.signal}**{ships}: “{safe_markdown(e.sentence)}”")
     for section in verdict.sections:
-        st.subheader(f"The article: {section.heading.lower()}")
+        st.subheader(f"The article: {section.heading[0].lower()}{section.heading[1:]}")
         render_cited(section.answer)

@@ -32,6 +32,7 @@ def apply_uploads(files: list[tuple[str, bytes]], replace_id: str | None = None)
         st.session_state.kb_messages.append(("success", text))
 
 
+st.set_page_config(layout="wide")  # the document table needs the room
 st.title("Knowledge base")
 st.caption("The documents answers come from. Changes apply at once to the chat (same core calls as `advisor kb`).")
 st.session_state.setdefault("kb_messages", [])
@@ -57,12 +58,12 @@ if docs:
     table = pd.DataFrame(
         [
             {
-                "id": d.doc_id,
-                "chunks": d.chunks,
-                "added": d.added.replace("T", " ").replace("+00:00", " UTC"),
-                "hash": d.content_hash[:12],
-                "from": d.origin,
                 "title": d.title,
+                "chunks": d.chunks,
+                "added": d.added.replace("T", " ")[:16] + (" UTC" if d.added.endswith("+00:00") else ""),
+                "hash": d.content_hash[:12],
+                "id": d.doc_id,
+                "from": d.origin,
             }
             for d in docs
         ]
@@ -72,7 +73,7 @@ if docs:
         hide_index=True,
         width="stretch",
         column_config={
-            "id": st.column_config.TextColumn("id", width="medium"),
+            "title": st.column_config.TextColumn("title", width="large"),
             "chunks": st.column_config.NumberColumn("chunks", width="small"),
             "hash": st.column_config.TextColumn("hash", width="small", help="first 12 hex digits of the SHA-256"),
             "from": st.column_config.TextColumn("from", width="small", help="knowledge folder or upload"),
