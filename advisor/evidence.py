@@ -117,7 +117,7 @@ class EvidenceSelector:
                 self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts])
 
-    def select(self, question: str, query_vector: np.ndarray, hits: list[Hit], max_units: int = 4) -> list[Unit]:
+    def select(self, question: str, query_vector: np.ndarray, hits: list[Hit], max_units: int = 5) -> list[Unit]:
         units = [Unit(rank, pos, text) for rank, hit in enumerate(hits) for pos, text in enumerate(units_of(hit.text))]
         if not units:
             return []
@@ -144,7 +144,7 @@ class EvidenceSelector:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0].score
-        chosen = [u for u in ranked[:max_units] if u.score >= 0.8 * best]
+        chosen = [u for u in ranked[:max_units] if u.score >= 0.75 * best]
         index = {(u.hit_rank, u.position): u for u in units}
         for unit in list(chosen):
             current = unit

@@ -32,6 +32,7 @@ PHRASES = [
     ),
     (re.compile(r"\b(cent(er|re) of gravity|core (discipline|skill)|built around)\b"), "gravity"),
     (re.compile(r"\b(background fit|(good|natural|best) fit)\b"), "background fit"),
+    (re.compile(r"\b(pick(ing)? up|study|studying|master|skill up)\b"), "learn"),
     (
         re.compile(
             r"\b((backend|back-end|frontend|front-end|full[- ]stack|web|software) (developer|dev)|swe|programmer)s?\b"
