@@ -193,6 +193,7 @@ class KnowledgeBase:
         # our freshly written manifest before we record its signature, take it for a foreign write, and
         # reopen the Chroma client under the writer's (and other readers') feet.
         self._mutex = threading.RLock()
+        self._live_cache: tuple[Any, set[str]] | None = None
         self._signature = self.store.signature()
         self.is_new = self._signature is None
         self.manifest = self._load_or_init_manifest()
@@ -444,13 +445,25 @@ class KnowledgeBase:
                 out[cid] = [float(x) for x in vec]
         return out
 
+    def live_ids(self) -> set[str]:
+        """The live chunk set, computed once per manifest generation rather than on every query.
+
+        Every change to the manifest is followed by a save, which bumps the generation.
+        """
+        key = (id(self.manifest), self.manifest.collection, self.manifest.generation)
+        cached = self._live_cache
+        if cached is None or cached[0] != key:
+            cached = (key, self.manifest.live_chunk_ids())
+            self._live_cache = cached
+        return cached[1]
+
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
         """Nearest live chunks by cosine similarity (1 - distance).
 
         Chunks the manifest doesn't list (a write in progress, leftovers) are skipped; if they crowd out
         the live ones, the query widens until ``k`` live chunks are found or the collection is exhausted.
         """
-        live = self.manifest.live_chunk_ids()
+        live = self.live_ids()
         if not live:
             return []
         total = self.count()
@@ -465,7 +478,7 @@ class KnowledgeBase:
                     last = exc
                     if attempt == 0:
                         self.reload_manifest()
-                        live = self.manifest.live_chunk_ids()
+                        live = self.live_ids()
                         time.sleep(0.05)
             else:
                 raise StoreError(f"the vector store query failed: {last}")
