@@ -17,7 +17,7 @@ import streamlit as st
 from advisor.core import Advisor
 from advisor.display import safe_markdown
 from advisor.errors import AdvisorError
-from advisor.settings import Settings, load_settings
+from advisor.settings import load_settings
 
 
 def _env_key() -> str:
@@ -82,7 +82,3 @@ def render_cited(answer: Any, label: str = "Sources") -> None:
     data = answer_dict(answer)
     st.markdown(safe_markdown(data["answer"]))
     render_sources(data.get("sources", []), label)
-
-
-def current_settings() -> Settings:
-    return get_advisor().settings
