@@ -15,7 +15,7 @@ import pytest
 
 from advisor import ingest
 from advisor import kb as kbm
-from advisor.errors import EmbeddingMismatchError, InputError
+from advisor.errors import EmbeddingMismatchError, InputError, StoreLockedError
 from advisor.retrieve import Retriever
 from advisor.settings import Settings
 from advisor.store import KnowledgeBase
@@ -336,3 +336,30 @@ def test_the_kb_commands_list_show_verify_and_remove(settings_on, embedder, tmp_
     assert code == 0 and "removed otters" in out
     code, _, err = cli("kb", "show", "otters")
     assert code == 1 and err.startswith("error: no document 'otters'")
+
+
+def test_on_a_server_a_write_from_another_machine_meanwhile_refuses_the_later_commit(
+    chroma_server,  # noqa: F811
+    embedder,
+    tmp_path,
+) -> None:  # type: ignore[no-untyped-def]
+    first = store_settings(tmp_path / "machine-a", chroma_server)
+    second = first.with_(data_dir=tmp_path / "machine-b" / "data")  # same server and prefix, another lock file
+    a, b = open_kb(first, embedder), open_kb(second, embedder)
+    ingest.add_paths(a, embedder, [write(tmp_path / "docs", "otters.md", doc_text("otters"))])
+    b.reload_manifest()
+    assert sorted(b.manifest.documents) == ["otters"]  # one knowledge base, seen from both machines
+
+    herons = ingest.load_path(write(tmp_path / "docs", "herons.md", doc_text("herons")), 10**6)
+    voles = ingest.load_path(write(tmp_path / "docs", "voles.md", doc_text("voles")), 10**6)
+    ingest.add_document(a, embedder, herons)
+    # b read the manifest before a's commit and writes without reloading it, as a racing machine would.
+    with pytest.raises(
+        StoreLockedError, match=r"another process changed the knowledge base \(.*\) while this one was writing"
+    ):
+        ingest.add_document(b, embedder, voles, lock=False)
+    assert "voles" not in b.manifest.documents  # its in-memory manifest is back to what it read
+
+    assert [c.status for c in ingest.add_paths(b, embedder, [tmp_path / "docs" / "voles.md"]).changes] == ["added"]
+    a.reload_manifest()
+    assert sorted(a.manifest.documents) == ["herons", "otters", "voles"]
