@@ -15,7 +15,7 @@ import pytest
 
 from advisor import ingest
 from advisor import kb as kbm
-from advisor.errors import EmbeddingMismatchError, InputError, StoreLockedError
+from advisor.errors import EmbeddingMismatchError, InputError, StoreError, StoreLockedError
 from advisor.retrieve import Retriever
 from advisor.settings import Settings
 from advisor.store import KnowledgeBase
@@ -363,3 +363,12 @@ def test_on_a_server_a_write_from_another_machine_meanwhile_refuses_the_later_co
     assert [c.status for c in ingest.add_paths(b, embedder, [tmp_path / "docs" / "voles.md"]).changes] == ["added"]
     a.reload_manifest()
     assert sorted(a.manifest.documents) == ["herons", "otters", "voles"]
+
+
+def test_a_damaged_manifest_is_reported_clearly_not_silently_replaced(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path)
+    ingest.add_paths(open_kb(settings, embedder), embedder, [write(tmp_path / "docs", "otters.md", doc_text("otters"))])
+    settings.manifest_path.write_text('{"collection": "advisor-x", "documents": {', encoding="utf-8")
+    with pytest.raises(StoreError, match=r"manifest\.json is damaged .*restore it from a backup"):
+        open_kb(settings, embedder)
+    assert settings.manifest_path.read_text(encoding="utf-8") == '{"collection": "advisor-x", "documents": {'
