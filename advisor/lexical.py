@@ -40,7 +40,7 @@ PHRASES = [
         "software engineer",
     ),
     (
-        re.compile(r"\b(day[- ]to[- ]day|all day|typical day|a day|each day|every day|day[- ]in[- ]the[- ]life)\b"),
+        re.compile(r"\b(day[- ]to[- ]day|all day|typical (working |work )?day|a day|each day|every day|day[- ]in[- ]the[- ]life|workday|working day)\b"),
         "daily",
     ),
 ]
@@ -94,6 +94,10 @@ SYNONYMS = {
     "output": "ship",
     "shipped": "ship",
     "shipping": "ship",
+    "alone": "solo",
+    "partner": "pair",
+    "partners": "pair",
+    "pairing": "pair",
     "secure": "security",
     "safe": "security",
     "future": "security",
