@@ -90,8 +90,11 @@ def run(
         anchor._forward(texts[:8])
         ours_s: list[float] = []
         anchor_s: list[float] = []
+        small_s: list[float] = []
         ours_cpu: list[float] = []
         anchor_cpu: list[float] = []
+        small_cpu: list[float] = []
+        default_batch = ours.batch_size
         for _ in range(rounds):
             cpu = time.process_time()
             t, ours_vectors = common.timed(lambda: ours.embed(texts))
@@ -101,9 +104,17 @@ def run(
             t, anchor_vectors = common.timed(lambda: anchor._forward(texts))
             anchor_s.append(t)
             anchor_cpu.append(time.process_time() - cpu)
+            ours.batch_size = 8  # a variant, not the default: less padding inside each sorted batch
+            cpu = time.process_time()
+            t, _ = common.timed(lambda: ours.embed(texts))
+            small_s.append(t)
+            small_cpu.append(time.process_time() - cpu)
+            ours.batch_size = default_batch
         agreement = float(np.min(np.sum(ours_vectors * anchor_vectors, axis=1)))
     shapes = shapes or [(1, 128), (8, 64), (32, 64), (8, 128), (8, 256)]
-    ceil = ceiling(ours._session, shapes, min_tokens)
+    # Two passes over the shapes, best of each: the ceiling is a best case, and the machine is shared.
+    passes = [ceiling(ours._session, shapes, min_tokens) for _ in range(2 if rounds > 1 else 1)]
+    ceil = [max(group, key=lambda c: c["tokens_per_s"]) for group in zip(*passes, strict=True)]
     best = max(ceil, key=lambda c: c["tokens_per_s"])
 
     ours_t, anchor_t = float(np.median(ours_s)), float(np.median(anchor_s))
@@ -122,6 +133,10 @@ def run(
         "speedup": speedup,
         "cpu_speedup": cpu_speedup,
         "ours_cpu_s": ours_cpu,
+        "batch8_s": small_s,
+        "batch8_cpu_s": small_cpu,
+        "batch8_speedup": float(np.median(anchor_s) / np.median(small_s)),
+        "batch8_cpu_speedup": float(np.median(anchor_cpu) / np.median(small_cpu)),
         "anchor_cpu_s": anchor_cpu,
         "min_cosine_ours_vs_anchor": agreement,
         "ceiling": ceil,
@@ -146,17 +161,19 @@ def run(
 pieces (lengths {min(lengths)}-{max(lengths)}, median {int(np.median(lengths))}). {rounds} rounds, ours and the
 anchor alternating; the figure is each one's median round.
 
-| | ours (sorted, dynamic padding, batch 32) | anchor: Chroma `ONNXMiniLM_L6_V2._forward` (pad to 256, batch 32) |
-|---|---|---|
-| seconds per round | {", ".join(f"{s:.2f}" for s in ours_s)} | {", ".join(f"{s:.2f}" for s in anchor_s)} |
-| CPU seconds per round (both cores) | {", ".join(f"{s:.2f}" for s in ours_cpu)} | {", ".join(f"{s:.2f}" for s in anchor_cpu)} |
-| chunks/s | **{d["ours_chunks_per_s"]:.1f}** | {d["anchor_chunks_per_s"]:.1f} |
-| tokens/s (real word pieces) | **{d["ours_tokens_per_s"]:,.0f}** | {d["anchor_tokens_per_s"]:,.0f} |
+| | ours (sorted, dynamic padding, batch 32) | anchor: Chroma `ONNXMiniLM_L6_V2._forward` (pad to 256, batch 32) | variant: ours with batch 8 (not the default) |
+|---|---|---|---|
+| seconds per round | {", ".join(f"{s:.2f}" for s in ours_s)} | {", ".join(f"{s:.2f}" for s in anchor_s)} | {", ".join(f"{s:.2f}" for s in small_s)} |
+| CPU seconds per round (both cores) | {", ".join(f"{s:.2f}" for s in ours_cpu)} | {", ".join(f"{s:.2f}" for s in anchor_cpu)} | {", ".join(f"{s:.2f}" for s in small_cpu)} |
+| chunks/s | **{d["ours_chunks_per_s"]:.1f}** | {d["anchor_chunks_per_s"]:.1f} | {len(texts) / float(np.median(small_s)):.1f} |
+| tokens/s (real word pieces) | **{d["ours_tokens_per_s"]:,.0f}** | {d["anchor_tokens_per_s"]:,.0f} | {tokens / float(np.median(small_s)):,.0f} |
+| speed-up over the anchor (wall / CPU) | **{speedup:.1f}x / {cpu_speedup:.1f}x** | 1x | {d["batch8_speedup"]:.1f}x / {d["batch8_cpu_speedup"]:.1f}x |
 
 Speed-up: **{speedup:.1f}x** in wall time, {cpu_speedup:.1f}x in CPU time (target ≥ 4x). Both produce the same vectors: the lowest cosine between ours and the
 anchor's vector for the same text is {agreement:.4f}.
 
-Ceiling: the bare ONNX session on inputs with no padding at all (tokens/s by batch x sequence length):
+Ceiling: the bare ONNX session on inputs with no padding at all (tokens/s by batch x sequence length, best of
+{len(passes)} passes):
 
 | shape | tokens/s |
 |---|---|

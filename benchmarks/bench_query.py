@@ -87,7 +87,7 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
     refresh_s, _ = common.timed(retriever.refresh)
     for q in questions[:3]:  # warm caches at this size
         retriever.search(q)
-    embed_s, search_s, retrieval_s, dense_only_s, manifest_s, dense_s, bm25_s, live_s = ([] for _ in range(8))
+    embed_s, search_s, retrieval_s, dense_only_s, manifest_s, dense_s, bm25_s, live_s, count_s = ([] for _ in range(9))
     for _ in range(repeats):
         for q in questions:
             start = time.perf_counter()
@@ -103,8 +103,10 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
             # parts of retrieval
             t, _ = common.timed(kb.reload_manifest)
             manifest_s.append(t)
-            t, _ = common.timed(kb.manifest.live_chunk_ids)
+            t, _ = common.timed(getattr(kb, "live_ids", kb.manifest.live_chunk_ids))  # what query() uses
             live_s.append(t)
+            t, _ = common.timed(kb.count)
+            count_s.append(t)
             t, _ = common.timed(lambda v=vector: kb.collection.query(query_embeddings=[v], n_results=2 * CANDIDATES))
             dense_s.append(t)
             t, _ = common.timed(lambda q=q: retriever._bm25.top(q, CANDIDATES))
@@ -120,6 +122,7 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
         "chroma": common.summary_ms(dense_s),
         "bm25": common.summary_ms(bm25_s),
         "live_set": common.summary_ms(live_s),
+        "count": common.summary_ms(count_s),
     }
     gc.collect()
     return result
@@ -176,7 +179,8 @@ def run(
         for r in results
     )
     parts = "\n".join(
-        f"| {r['chunks']:,} | {r['manifest']['p50']:.2f} | {r['live_set']['p50']:.2f} | {r['chroma']['p50']:.2f} | "
+        f"| {r['chunks']:,} | {r['manifest']['p50']:.2f} | {r['live_set']['p50']:.2f} | {r['count']['p50']:.2f} | "
+        f"{r['chroma']['p50']:.2f} | "
         f"{r['bm25']['p50']:.2f} | "
         f"{r['open_s']:.2f} s | {r['insert_s']:.1f} s (built {r['build']['built']}) |"
         for r in results[1:]
@@ -195,8 +199,8 @@ Growth from 1k to {biggest["chunks"]:,} chunks (log-log slope of p50): retrieval
 
 Where retrieval time goes (p50, ms), and the one-off costs at each size:
 
-| chunks | manifest check | live-chunk set (built per query) | Chroma query (40) | BM25 top-20 | opening the store cold (Chroma + fetch texts + BM25 build) | building the store (article + synthetic chunks) |
-|---|---|---|---|---|---|---|
+| chunks | manifest check | live-chunk set | Chroma count | Chroma query (40) | BM25 top-20 | opening the store cold (Chroma + fetch texts + BM25 build) | building the store (article + synthetic chunks) |
+|---|---|---|---|---|---|---|---|
 {parts}"""
     section.seconds = time.perf_counter() - started
     section.load_after = common.load()
@@ -236,6 +240,7 @@ def _article_only(questions: list[str], repeats: int, advisor=None) -> dict:  # 
             "chroma": empty,
             "bm25": empty,
             "live_set": empty,
+            "count": empty,
         }
 
 
