@@ -87,6 +87,17 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
     refresh_s, _ = common.timed(retriever.refresh)
     for q in questions[:3]:  # warm caches at this size
         retriever.search(q)
+    pauses: list[float] = []  # full (generation 2) garbage collections during the timed queries, in seconds
+    began: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if info.get("generation") == 2:
+            if phase == "start":
+                began.append(time.perf_counter())
+            elif began:
+                pauses.append(time.perf_counter() - began.pop())
+
+    gc.callbacks.append(on_gc)
     embed_s, search_s, retrieval_s, dense_only_s, manifest_s, dense_s, bm25_s, live_s, count_s = ([] for _ in range(9))
     for _ in range(repeats):
         for q in questions:
@@ -111,8 +122,10 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
             dense_s.append(t)
             t, _ = common.timed(lambda q=q: retriever._bm25.top(q, CANDIDATES))
             bm25_s.append(t)
+    gc.callbacks.remove(on_gc)
     result = {
         "chunks": retriever.chunk_count,
+        "gc_pauses_ms": [round(p * 1000, 1) for p in pauses],
         "open_s": open_s + refresh_s,
         "embed": common.summary_ms(embed_s),
         "search": common.summary_ms(search_s),
@@ -182,8 +195,16 @@ def run(
         f"| {r['chunks']:,} | {r['manifest']['p50']:.2f} | {r['live_set']['p50']:.2f} | {r['count']['p50']:.2f} | "
         f"{r['chroma']['p50']:.2f} | "
         f"{r['bm25']['p50']:.2f} | "
-        f"{r['open_s']:.2f} s | {r['insert_s']:.1f} s (built {r['build']['built']}) |"
+        f"{len(r['gc_pauses_ms'])} ({max(r['gc_pauses_ms'], default=0):.0f} ms) | {r['open_s']:.2f} s | "
+        f"{r['insert_s']:.1f} s (built {r['build']['built']}) |"
         for r in results[1:]
+    )
+    growth_text = (
+        f"Growth from {results[1]['chunks']:,} to {biggest['chunks']:,} chunks (log-log slope of p50): retrieval "
+        f"~N^{growth['retrieval']:.2f}, dense-only ~N^{growth['dense_only']:.2f}, BM25 ~N^{growth['bm25']:.2f}, "
+        f"manifest check ~N^{growth['manifest']:.2f} (N^0 is flat, N^1 linear)."
+        if len(results) > 2
+        else "(One size only: no growth figure.)"
     )
     section.body = f"""{len(questions)} questions (the eval suite's direct questions) x {repeats} at each size, each question's hybrid search and the dense-only anchor
 interleaved. p50 / p95 in ms. "Retrieval" is `Retriever.search` minus its question embedding; "search" includes it.
@@ -194,13 +215,12 @@ article's chunks are really embedded). Random vectors are the hard case for the 
 |---|---|---|---|---|
 {table}
 
-Growth from 1k to {biggest["chunks"]:,} chunks (log-log slope of p50): retrieval ~N^{growth["retrieval"]:.2f}, dense-only
-~N^{growth["dense_only"]:.2f}, BM25 ~N^{growth["bm25"]:.2f}, manifest check ~N^{growth["manifest"]:.2f}.
+{growth_text}
 
 Where retrieval time goes (p50, ms), and the one-off costs at each size:
 
-| chunks | manifest check | live-chunk set | Chroma count | Chroma query (40) | BM25 top-20 | opening the store cold (Chroma + fetch texts + BM25 build) | building the store (article + synthetic chunks) |
-|---|---|---|---|---|---|---|---|
+| chunks | manifest check | live-chunk set | Chroma count | Chroma query (40) | BM25 top-20 | full GCs while timing (longest) | opening the store cold (Chroma + fetch texts + BM25 build) | building the store (article + synthetic chunks) |
+|---|---|---|---|---|---|---|---|---|
 {parts}"""
     section.seconds = time.perf_counter() - started
     section.load_after = common.load()
@@ -241,6 +261,7 @@ def _article_only(questions: list[str], repeats: int, advisor=None) -> dict:  # 
             "bm25": empty,
             "live_set": empty,
             "count": empty,
+            "gc_pauses_ms": [],
         }
 
 

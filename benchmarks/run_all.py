@@ -105,7 +105,10 @@ def limits(sections: dict[str, common.Section]) -> list[str]:
             f"Parts at p50: Chroma query {query['chroma']['p50']:.1f} ms, BM25 {query['bm25']['p50']:.1f} ms, "
             f"the live-chunk set {query['live_set']['p50']:.1f} ms, "
             f"manifest check {query['manifest']['p50']:.2f} ms; the dense-only anchor alone has p95 "
-            f"{query['dense_only']['p95']:.0f} ms. The rest of p95 is the machine's load (see above)."
+            f"{query['dense_only']['p95']:.0f} ms. {len(query['gc_pauses_ms'])} full garbage collection(s) ran during "
+            f"the timed queries (longest {max(query['gc_pauses_ms'], default=0):.0f} ms: the retriever keeps every "
+            "chunk's text and metadata in memory, which a full collection walks). The rest of p95 is the machine's "
+            "load (see above)."
         )
     answer = sections["answer"].data
     if answer["first_token"]["p50"] >= 500 or answer["full"]["p50"] >= 1500:
