@@ -66,7 +66,9 @@ def test_a_knowledge_base_without_the_article_fails_loudly(tmp_path: Path, monke
     assert "| **position** | **0** | **12** |" in text
 
 
-def test_min_pass_and_changed_work_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_min_pass_and_changed_work_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path)
     monkeypatch.setenv("ADVISOR_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("ADVISOR_KNOWLEDGE_DIR", str(settings.knowledge_dir))
