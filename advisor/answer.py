@@ -273,14 +273,16 @@ class Answerer:
             text = "\n".join(f"> {s.snippet} [{s.n}]" for s in sources[:2])
             yield text
             return text, Usage(), False
-        lead, usage = self._lead(question, units)
+        # Quotes first: they carry the answer and stream at once; the model's one-line summary, which
+        # takes the model's time and must pass its checks, follows when (and if) it does.
         quotes = quote_block(units)
-        text = f"{lead}\n\n{prompts.EVIDENCE_HEADER}\n{quotes}" if lead else quotes
-        if lead:
-            yield lead + "\n\n"
-            yield f"{prompts.EVIDENCE_HEADER}\n"
         yield from quotes.splitlines(keepends=True)
-        return text, usage, False
+        lead, usage = self._lead(question, units)
+        if not lead:
+            return quotes, usage, False
+        summary = f"\n\n{prompts.IN_SHORT} {lead}"
+        yield summary
+        return quotes + summary, usage, False
 
     def _lead(self, question: str, units: list[Unit]) -> tuple[str, Usage]:
         """One model-written sentence, kept only if the quotes back every part of it."""
@@ -311,6 +313,8 @@ class Answerer:
         sims = self.selector.similarity(lead, [u.text for u in units])
         best = int(sims.argmax())
         anchor = units[best]
+        if len(roles_in(anchor.text)) >= 2:
+            return "", usage  # a passage about several roles (a table row): too easy to give one role another's value
         if sims[best] < 0.6:
             return "", usage
         if not set(roles_in(lead)) <= set(roles_in(anchor.text)):

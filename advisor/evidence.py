@@ -146,6 +146,12 @@ class EvidenceSelector:
         best = ranked[0].score
         chosen = [u for u in ranked[:max_units] if u.score >= 0.75 * best]
         index = {(u.hit_rank, u.position): u for u in units}
+        # When several quotes come from one passage, it is the answer: quote its opening sentence too,
+        # which usually states the passage's point ("AI Engineer has the highest variance ...").
+        for rank in {u.hit_rank for u in chosen}:
+            opening = index.get((rank, 0))
+            if opening is not None and opening not in chosen and sum(u.hit_rank == rank for u in chosen) >= 2:
+                chosen.append(opening)
         for unit in list(chosen):
             current = unit
             for _ in range(2):

@@ -78,5 +78,6 @@ REFUSAL = (
 )
 EMPTY_KB = "The knowledge base is empty, so I have nothing to answer from. Add documents with: advisor kb add PATH"
 EVIDENCE_HEADER = "From the sources:"
+IN_SHORT = "In short:"
 NO_SUPPORT = "The sources I found don't state this directly. Here is what they do say:"
 INTERRUPTED = "[answer interrupted]"
