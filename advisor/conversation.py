@@ -53,8 +53,12 @@ def _last_topic(history: Sequence[Turn]) -> tuple[str | None, list[str]]:
     last_question = next((t.content for t in reversed(history) if t.role == "user"), None)
     for turn in reversed(history):
         roles = roles_in(turn.content)
-        if roles:
-            return last_question, roles if turn.role == "user" else roles[:1]
+        if roles and turn.role == "user":
+            return last_question, roles
+        # An answer that names one role set the topic ("Go AI Engineer."); one that names several (a quoted
+        # table row) says nothing about which one "they" means, so look further back.
+        if len(roles) == 1:
+            return last_question, roles
     return last_question, []
 
 
