@@ -39,8 +39,10 @@ def test_a_standalone_question_is_left_alone() -> None:
 def test_an_answer_quoting_all_three_roles_does_not_hijack_the_topic() -> None:
     history = [
         Turn("user", "What's the mid-level pay range for ML engineers?"),
-        Turn("assistant", "> Typical mid-level TC: AI Engineer $220K–$400K; ML Engineer $200K–$380K; "
-                          "Data Scientist $160K–$280K. [1]"),
+        Turn(
+            "assistant",
+            "> Typical mid-level TC: AI Engineer $220K–$400K; ML Engineer $200K–$380K; Data Scientist $160K–$280K. [1]",
+        ),
     ]
     assert rewrite_follow_up("What do their interviews emphasize?", history) == (
         "What do ML engineers interviews emphasize?"
