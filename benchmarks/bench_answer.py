@@ -92,8 +92,8 @@ def run(n_questions: int = 30, advisor=None, warm_call: bool = True) -> common.S
 | of which retrieval (timed separately) | {retr["p50"] / 1000:.3f} s | {retr["p95"] / 1000:.3f} s | {retr["mean"] / 1000:.3f} s | - |
 
 In grounded mode the model writes at most one lead sentence (per answer, mean {section.data["prompt_tokens_mean"]:.0f}
-prompt tokens read and {section.data["completion_tokens_mean"]:.0f} written); the stream yields it whole once it has passed the checks, then the quotes. So the first token
-waits for retrieval, evidence selection and that one sentence; the rest follows at once."""
+prompt tokens read and {section.data["completion_tokens_mean"]:.0f} written); the stream yields the quoted evidence first, then that sentence once it has passed its checks. So the
+first token waits only for retrieval and evidence selection; the full answer also waits for the model."""
     section.seconds = time.perf_counter() - started
     section.load_after = common.load()
     return section
