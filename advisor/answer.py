@@ -180,7 +180,8 @@ def role_clause(unit: str, roles: list[str]) -> str:
 
 
 def quote_block(units: list[Unit]) -> str:
-    return "\n".join(f"> {u.text} [{u.hit_rank + 1}]" for u in units)
+    """One Markdown blockquote, a paragraph per quote (a bare ">" line keeps them from running together)."""
+    return "\n>\n".join(f"> {u.text} [{u.hit_rank + 1}]" for u in units)
 
 
 class Answerer:
