@@ -93,10 +93,10 @@ def limits(sections: dict[str, common.Section]) -> list[str]:
             f"Removing padding entirely saves at most about that factor, plus what shorter shapes gain per token."
             f"{per_token} 4x would need texts averaging well under 64 word pieces (questions, single sentences); "
             f"on chunks of this size no batching scheme reaches it. Our path runs at "
-            f"{embed['ours_tokens_per_s'] / ceiling:.0%} of the bare model's best shape. What remains is padding inside "
-            f"each sorted batch of 32 (ingest embeds 64 chunks per call, so a batch spans a wide range of lengths): "
-            f"batch 8 measured {embed['batch8_speedup']:.1f}x wall / {embed['batch8_cpu_speedup']:.1f}x CPU against "
-            "the same anchor in the same rounds (a possible one-line change in `LocalEmbedder`; not made here)."
+            f"{embed['ours_tokens_per_s'] / ceiling:.0%} of the bare model's best shape, sorting texts by length and "
+            f"embedding them in batches of 8; the former default, batches of 32, measured "
+            f"{embed['batch8_speedup']:.1f}x wall / {embed['batch8_cpu_speedup']:.1f}x CPU against the same anchor in "
+            "the same rounds (the data keys still say batch8)."
         )
     query = sections["query"].data["sizes"][-1]
     if query["retrieval"]["p95"] >= 50:
@@ -118,7 +118,7 @@ def limits(sections: dict[str, common.Section]) -> list[str]:
             f"{answer['retrieval']['p50'] / 1000:.2f} s of it. The rest is the grounded mode's one model-written lead "
             f"sentence (a {answer['prompt_tokens_mean']:.0f}-token prompt read, ~{answer['completion_tokens_mean']:.0f} "
             "tokens written, each a separate llama.cpp step) plus embedding the candidate quotes for evidence selection; "
-            "the stream shows the lead only once it has passed its checks, so the first token waits for all of it. "
+            "the quotes stream first, so only the full answer waits for the model's summary line. "
             "Profiled during development at load ~11: llama.cpp's decode steps were 29.5 s of 32.3 s for two answers, "
             "the evidence embeddings 2.5 s. On shared cores each llama.cpp step waits for its threads to be scheduled."
         )
