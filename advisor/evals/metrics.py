@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from ..guard import echoes_instructions, figures, sanitize
+from ..guard import WORD_NUMBERS, echoes_instructions, figures, sanitize
 from .suite import Case, Position
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -24,22 +24,6 @@ DURATION = re.compile(
     r"\b(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
     r"[ -](year|month|week|day|hour)s?\b"
 )
-_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "fifteen": 15,
-    "twenty": 20,
-}
 
 
 @dataclass
@@ -98,7 +82,7 @@ def agreement(case: Case, answer: str, refused: bool) -> MetricResult:
 def _durations(text: str) -> set[str]:
     out = set()
     for number, unit in DURATION.findall(normalise(text)):
-        value = _WORDS.get(number) or float(number)
+        value = WORD_NUMBERS.get(number) or float(number)
         out.add(f"{value:g} {unit}")
     return out
 
