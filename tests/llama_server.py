@@ -43,6 +43,16 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
     raise RuntimeError(f"no answer from {url} within {timeout}s")
 
 
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Terminate a server process, killing it if it doesn't exit within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (…/v1) of a running llama_cpp.server with chat and embeddings."""
@@ -76,8 +86,4 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert json.load(response)["data"][0]["id"] == MODEL_ALIAS
         yield f"http://127.0.0.1:{port}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -21,7 +21,7 @@ import pytest
 
 from advisor.settings import Settings
 from tests.conftest import make_settings
-from tests.llama_server import free_port, wait_http
+from tests.llama_server import free_port, stop, wait_http
 
 
 def chroma_executable() -> str:
@@ -50,12 +50,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_http(f"{url}/api/v2/heartbeat", 60, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 
 from advisor.settings import PROJECT_DIR
-from tests.llama_server import free_port, wait_http
+from tests.llama_server import free_port, stop, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
@@ -82,12 +82,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             wait_http(f"http://127.0.0.1:{port}/_stcore/health", 90, proc)
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=20)
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
 
