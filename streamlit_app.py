@@ -2,7 +2,7 @@
 
 Run with ``advisor ui`` (or ``streamlit run streamlit_app.py``). The chat streams answers from
 ``Advisor.stream(question, history)``; the logic lives in ``advisor/``, shared page helpers in
-``ui_shared.py``.
+``advisor/app/ui.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 
 import streamlit as st
 
-from advisor import feedback
-from advisor.display import SafeStream, safe_markdown
+from advisor.app import feedback
+from advisor.app.display import SafeStream, safe_markdown
 from advisor.errors import AdvisorError
-from advisor.pricing import cost_usd
-from ui_shared import get_advisor, render_sources, sidebar
+from advisor.app.pricing import cost_usd
+from advisor.app.ui import get_advisor, render_sources, sidebar
 
 STARTERS = (
     "I'm a software engineer — which role should I go for?",

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import AdvisorError, InputError
-from .settings import PROJECT_DIR, load_settings
+from advisor.errors import AdvisorError, InputError
+from advisor.settings import PROJECT_DIR, load_settings
 
 
 def _print_sources(answer: Any, out: TextIO) -> None:
@@ -233,9 +233,9 @@ def _eval_settings(args: argparse.Namespace) -> Any:
 
 def cmd_eval(args: argparse.Namespace, advisor: Any) -> int:
     from . import evals
-    from .core import Advisor
-    from .evals import report as reports
-    from .evals.judge import Judge
+    from advisor.core import Advisor
+    from advisor.evals import report as reports
+    from advisor.evals.judge import Judge
 
     if args.provider or args.model:
         advisor = Advisor(_eval_settings(args))
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from .core import Advisor
+        from advisor.core import Advisor
 
         settings = load_settings()
         return int(args.func(args, Advisor(settings)))

@@ -13,16 +13,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import ingest
-from . import kb as kb_maintenance
-from .answer import Answer, Answerer, AnswerStream
-from .chat_models import ChatModel, make_chat_model
-from .embeddings import Embedder, make_embedder
-from .evidence import EvidenceSelector
-from .loaders import load_bytes
-from .retrieve import Retriever
-from .settings import Settings, load_settings
-from .store import DocumentRecord, KnowledgeBase
+from advisor.kb import ingest
+from advisor.kb import maintenance as kb_maintenance
+from advisor.answering.answer import Answer, Answerer, AnswerStream
+from advisor.providers.chat_models import ChatModel, make_chat_model
+from advisor.providers.embeddings import Embedder, make_embedder
+from advisor.answering.evidence import EvidenceSelector
+from advisor.kb.loaders import load_bytes
+from advisor.retrieval.retriever import Retriever
+from advisor.settings import Settings, load_settings
+from advisor.kb.manifest import DocumentRecord
+from advisor.kb.store import KnowledgeBase
 
 
 class Advisor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigError
+from advisor.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_EMBED_MODEL = "all-MiniLM-L6-v2"

@@ -1,6 +1,6 @@
 """(1) Ingestion throughput: our embedding path vs Chroma's default embedding function, same ONNX model.
 
-- ours: ``advisor.embeddings.LocalEmbedder`` (texts sorted by length, each batch padded to its own longest).
+- ours: ``advisor.providers.embeddings.LocalEmbedder`` (texts sorted by length, each batch padded to its own longest).
 - anchor: chromadb's ``ONNXMiniLM_L6_V2._forward`` itself (every text padded to 256 word pieces, fixed
   batches of 32), pointed at the same model.onnx and tokenizer.json through symlinks, so no download.
 - ceiling: the bare ONNX session on all-real-token inputs (no padding at all) over a few batch shapes.
@@ -24,7 +24,7 @@ import common
 
 
 def article_texts() -> list[str]:
-    from advisor.chunking import chunk_document
+    from advisor.kb.chunking import chunk_document
 
     doc = common.article_document()
     return [f"{doc.title}. {c.section}.\n{c.text}" for c in chunk_document(doc.doc_id, doc.text)]
@@ -34,7 +34,7 @@ def chroma_default(folder: Path):  # type: ignore[no-untyped-def]
     """Chroma's default embedding function, reading our model files instead of downloading its own."""
     from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
-    from advisor.embeddings import local_model_files
+    from advisor.providers.embeddings import local_model_files
 
     onnx, tokenizer = local_model_files()
     target = folder / "onnx"
@@ -76,7 +76,7 @@ def run(
     shapes: list[tuple[int, int]] | None = None,
     min_tokens: int = 4096,
 ) -> common.Section:
-    from advisor.embeddings import LocalEmbedder
+    from advisor.providers.embeddings import LocalEmbedder
 
     section = common.Section("embed", "1. Ingestion throughput (embedding)", load_before=common.load())
     started = time.perf_counter()

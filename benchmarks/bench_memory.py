@@ -44,7 +44,7 @@ def peak_rss_mb() -> float:
 
 def write_folder(folder: Path, target_chunks: int, seed: int = 5) -> int:
     """The article plus synthetic Markdown documents until the folder chunks to ``target_chunks``."""
-    from advisor.chunking import chunk_document
+    from advisor.kb.chunking import chunk_document
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(common.ARTICLE, folder / common.ARTICLE.name)
@@ -86,9 +86,9 @@ def worker_app(data_dir: str) -> dict:
 def worker_ingest(folder: str, data_dir: str, widest_batch: str = "32") -> dict:
     import numpy as np
 
-    from advisor import ingest
-    from advisor.embeddings import LocalEmbedder
-    from advisor.store import KnowledgeBase
+    from advisor.kb import ingest
+    from advisor.providers.embeddings import LocalEmbedder
+    from advisor.kb.store import KnowledgeBase
 
     real = LocalEmbedder()
     if int(widest_batch):  # one full batch at the 256-piece limit: the model's largest working set

@@ -35,9 +35,9 @@ def prepare_store(size: int, embedder=None, per_doc: int = 1000) -> tuple[Path, 
     import json
     import shutil
 
-    from advisor import ingest
-    from advisor.embeddings import LocalEmbedder
-    from advisor.store import KnowledgeBase
+    from advisor.kb import ingest
+    from advisor.providers.embeddings import LocalEmbedder
+    from advisor.kb.store import KnowledgeBase
 
     target = CACHE / f"{CORPUS_KEY}-{size}"
     record_file = target / "bench-build.json"
@@ -78,8 +78,8 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
     """Open the store cold, then time every question's hybrid search and the dense-only anchor, interleaved."""
     import gc
 
-    from advisor.retrieve import CANDIDATES, Retriever
-    from advisor.store import KnowledgeBase
+    from advisor.retrieval.retriever import CANDIDATES, Retriever
+    from advisor.kb.store import KnowledgeBase
 
     settings = common.settings_for(data_dir)
     open_s, kb = common.timed(lambda: KnowledgeBase(settings, embedder.name, embedder.dimension))
@@ -116,9 +116,9 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
             manifest_s.append(t)
             t, _ = common.timed(getattr(kb, "live_ids", kb.manifest.live_chunk_ids))  # what query() uses
             live_s.append(t)
-            t, _ = common.timed(kb.count)
+            t, _ = common.timed(kb.collection.count)
             count_s.append(t)
-            t, _ = common.timed(lambda v=vector: kb.collection.query(query_embeddings=[v], n_results=2 * CANDIDATES))
+            t, _ = common.timed(lambda v=vector: kb.collection.chroma.query(query_embeddings=[v], n_results=2 * CANDIDATES))
             dense_s.append(t)
             t, _ = common.timed(lambda q=q: retriever._bm25.top(q, CANDIDATES))
             bm25_s.append(t)
@@ -147,7 +147,7 @@ def run(
     n_questions: int = 40,
     advisor=None,  # type: ignore[no-untyped-def]
 ) -> common.Section:
-    from advisor.embeddings import LocalEmbedder
+    from advisor.providers.embeddings import LocalEmbedder
 
     section = common.Section("query", "2. Query latency", load_before=common.load())
     started = time.perf_counter()
@@ -230,7 +230,7 @@ Where retrieval time goes (p50, ms), and the one-off costs at each size:
 def _article_only(questions: list[str], repeats: int, advisor=None) -> dict:  # type: ignore[no-untyped-def]
     """The real knowledge base alone (the article), through an Advisor's store and a retriever of its own."""
     from advisor.core import Advisor
-    from advisor.retrieve import Retriever
+    from advisor.retrieval.retriever import Retriever
 
     with tempfile.TemporaryDirectory(prefix="bench-article-") as tmp:
         advisor = advisor or Advisor(common.settings_for(Path(tmp) / "data"))

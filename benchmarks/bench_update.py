@@ -30,10 +30,10 @@ def run(
     new_doc: tuple[int, int] = (4, 3),
 ) -> common.Section:
     """``new_doc``: (sections, paragraphs) of the all-new replacement document (4 x 3 is about the article's size)."""
-    from advisor import ingest
-    from advisor.embeddings import LocalEmbedder
-    from advisor.retrieve import Retriever
-    from advisor.store import KnowledgeBase
+    from advisor.kb import ingest
+    from advisor.providers.embeddings import LocalEmbedder
+    from advisor.retrieval.retriever import Retriever
+    from advisor.kb.store import KnowledgeBase
 
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="bench-update-")) if workdir is None else workdir

@@ -129,14 +129,14 @@ def settings_for(data_dir: Path, knowledge_dir: Path | None = None, **overrides:
 
 
 def article_document():  # type: ignore[no-untyped-def]
-    from advisor.loaders import load_path
+    from advisor.kb.loaders import load_path
 
     return load_path(ARTICLE, 10_000_000)
 
 
 def article_body() -> str:
     """The article's Markdown without its front matter: the text both pipelines index."""
-    from advisor.loaders import parse_front_matter
+    from advisor.kb.loaders import parse_front_matter
 
     return parse_front_matter(ARTICLE.read_text(encoding="utf-8"))[1].strip()
 
@@ -261,7 +261,7 @@ def add_synthetic(kb: Any, corpus: Corpus, n_chunks: int, per_doc: int, start_do
     Returns the next free document number. Goes through ``kb.upsert`` and the manifest like ingest does,
     but skips chunking and embedding (the texts are already chunk-sized).
     """
-    from advisor.store import DocumentRecord
+    from advisor.kb.manifest import DocumentRecord
 
     vectors = random_unit_vectors(n_chunks, kb.dimension, seed)
     texts = corpus.chunks(n_chunks)
@@ -280,7 +280,7 @@ def add_synthetic(kb: Any, corpus: Corpus, n_chunks: int, per_doc: int, start_do
             }
             for i in range(len(part))
         ]
-        kb.upsert(ids, vectors[start : start + per_doc], part, metas)
+        kb.collection.upsert(ids, vectors[start : start + per_doc], part, metas)
         kb.manifest.documents[doc_id] = DocumentRecord(
             doc_id=doc_id,
             title=f"Synthetic {doc}",

@@ -1,6 +1,6 @@
 """How long each provider fault takes to reach the user, and how many requests it costs.
 
-Runs the OpenAI chat model the advisor uses (``advisor.chat_models.OpenAIChatModel``) against the scripted
+Runs the OpenAI chat model the advisor uses (``advisor.providers.chat_models.OpenAIChatModel``) against the scripted
 OpenAI-protocol server of the tests (127.0.0.1 only), at the given timeout and retries (default: the
 product defaults, 30 s and 2), and for comparison LangChain's ``ChatOpenAI`` with the SDK's own retries
 (what the advisor used before it bounded the total time). The hang scenario takes a full timeout per run.
@@ -34,7 +34,7 @@ SCENARIOS: list[tuple[str, tuple[Step, ...]]] = [
 
 
 def ours(fake: FakeOpenAI, timeout: float, retries: int, steps: tuple[Step, ...]) -> tuple[float, int, str]:
-    from advisor.chat_models import OpenAIChatModel, complete
+    from advisor.providers.chat_models import OpenAIChatModel, complete
     from advisor.errors import AdvisorError
     from advisor.settings import load_settings
 

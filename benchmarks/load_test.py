@@ -66,7 +66,7 @@ class Result:
 
 
 def session(advisor: Any, number: int, turns: int, deadline: float, result: Result) -> None:
-    from advisor.conversation import roles_in
+    from advisor.answering.conversation import roles_in
 
     role = ROLES[number % len(ROLES)]
     tag = f"(session {number:03d})"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from advisor.display import safe_markdown
-from advisor.eval_dashboard import REPORTS_DIR, history, load_reports
+from advisor.app.display import safe_markdown
+from advisor.app.eval_dashboard import REPORTS_DIR, history, load_reports
 
 st.title("Evals")
 st.caption("How often the advisor says what the article says: `advisor eval` writes a report; the latest is shown.")

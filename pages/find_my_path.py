@@ -1,12 +1,12 @@
-"""Find my path: a short profile -> which role fits, with cited reasons (logic: advisor.pathfinder)."""
+"""Find my path: a short profile -> which role fits, with cited reasons (logic: advisor.app.pathfinder)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from advisor import pathfinder
+from advisor.app import pathfinder
 from advisor.errors import AdvisorError
-from ui_shared import get_advisor, render_cited
+from advisor.app.ui import get_advisor, render_cited
 
 st.title("Find my path")
 st.caption(

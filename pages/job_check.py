@@ -1,15 +1,15 @@
-"""Is this job really...? A pasted job description -> which role it really is (logic: advisor.jobs)."""
+"""Is this job really...? A pasted job description -> which role it really is (logic: advisor.app.job_check)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from advisor import jobs
-from advisor.display import safe_markdown
+from advisor.app import job_check as jobs
+from advisor.app.display import safe_markdown
 from advisor.errors import AdvisorError
-from advisor.pathfinder import ARTICLE_NAMES
-from ui_shared import get_advisor, render_cited
+from advisor.app.pathfinder import ARTICLE_NAMES
+from advisor.app.ui import get_advisor, render_cited
 
 st.title("Is this job really…?")
 st.caption(

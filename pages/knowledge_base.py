@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from advisor.errors import AdvisorError
-from advisor.loaders import SUPPORTED
-from ui_shared import get_advisor
+from advisor.kb.loaders import SUPPORTED
+from advisor.app.ui import get_advisor
 
 TYPES = sorted(ext.lstrip(".") for ext in SUPPORTED)
 

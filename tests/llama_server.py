@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.chat_models import bundled_gguf
+from advisor.providers.chat_models import bundled_gguf
 
 MODEL_ALIAS = "smollm2-server"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.answer import Answer
+from advisor.answering.answer import Answer
 from advisor.core import Advisor
-from advisor.guard import figures, ungrounded_figures
+from advisor.answering.guard import figures, ungrounded_figures
 from tests.conftest import make_settings
 from tests.llama_server import MODEL_ALIAS, llama_server  # noqa: F401  (fixture)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advisor.eval_dashboard import load_reports
+from advisor.app.eval_dashboard import load_reports
 from advisor.evals.runner import summarize_cases
 from tests.app_support import app, texts
 

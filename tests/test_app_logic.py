@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-from advisor import feedback, jobs, pathfinder
-from advisor.chat_models import Usage
-from advisor.display import SafeStream, safe_markdown
+from advisor.app import feedback
+from advisor.app import job_check as jobs
+from advisor.app import pathfinder
+from advisor.providers.chat_models import Usage
+from advisor.app.display import SafeStream, safe_markdown
 from advisor.errors import InputError
-from advisor.pricing import cost_usd, price_for
+from advisor.app.pricing import cost_usd, price_for
 from tests.conftest import make_settings
 
 

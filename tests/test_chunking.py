@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from advisor.chunking import chunk_document, count_tokens, split_sections
-from advisor.loaders import load_path
+from advisor.kb.chunking import chunk_document, count_tokens, split_sections
+from advisor.kb.loaders import load_path
 from advisor.settings import PROJECT_DIR
 
 ARTICLE = PROJECT_DIR / "knowledge" / "ai-engineer-vs-ml-engineer-vs-data-scientist.md"

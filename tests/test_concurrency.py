@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor import ingest
+from advisor.kb import ingest
 from advisor.core import Advisor
-from advisor.loaders import load_bytes
+from advisor.kb.loaders import load_bytes
 from advisor.settings import PROJECT_DIR
 from tests.conftest import make_settings
 
@@ -76,4 +76,4 @@ def test_searches_and_writes_from_many_threads_on_one_knowledge_base_raise_nothi
     assert not errors, dict(errors)
     assert searches[0] > 0 and not writing.is_alive()
     live = shared.kb.manifest.live_chunk_ids()
-    assert shared.kb.existing_ids(sorted(live)) == live  # every chunk the manifest lists is in Chroma
+    assert shared.kb.collection.existing_ids(sorted(live)) == live  # every chunk the manifest lists is in Chroma

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
+from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
 
 PAY = [Turn("user", "What's the mid-level pay range for ML engineers?"), Turn("assistant", "$200K–$380K [1]")]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from advisor import prompts
-from advisor.chat_models import Usage
+from advisor.providers.chat_models import Usage
 from advisor.errors import ModelUnavailableError
 from advisor.evals import metrics
 from advisor.evals.judge import Judge, parse_verdict, summarize

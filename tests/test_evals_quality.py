@@ -3,10 +3,10 @@ background, and a lead sentence that must come from one passage."""
 
 from __future__ import annotations
 
-from advisor.answer import role_clause
-from advisor.chunking import chunk_document, table_rows
-from advisor.evidence import BACKGROUND, units_of
-from advisor.lexical import tokenize
+from advisor.answering.answer import role_clause
+from advisor.kb.chunking import chunk_document, table_rows
+from advisor.answering.evidence import BACKGROUND, units_of
+from advisor.retrieval.lexical import tokenize
 from advisor.settings import PROJECT_DIR
 
 ROW = (

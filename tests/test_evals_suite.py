@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.chunking import split_sections
+from advisor.kb.chunking import split_sections
 from advisor.errors import ConfigError
 from advisor.evals.metrics import normalise
 from advisor.evals.suite import load_suite

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from advisor import prompts
-from advisor.answer import Answerer
-from advisor.chat_models import make_chat_model
+from advisor.answering.answer import Answerer
+from advisor.providers.chat_models import make_chat_model
 from advisor.core import Advisor
 from advisor.errors import (
     AuthenticationError,
@@ -24,7 +24,7 @@ from advisor.errors import (
     ProviderError,
     RateLimitedError,
 )
-from advisor.evidence import EvidenceSelector
+from advisor.answering.evidence import EvidenceSelector
 from tests.fake_openai import FakeOpenAI, cut, hang, reply, serve, status
 
 QUESTION = "What does an ML engineer do day to day?"

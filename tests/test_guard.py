@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.guard import echoes_instructions, figures, sanitize, support, ungrounded_figures
+from advisor.answering.guard import echoes_instructions, figures, sanitize, support, ungrounded_figures
 
 SOURCE = "Typical mid-level TC: $200K–$380K. Differences are within 20%. Three months of focused work."
 

@@ -14,11 +14,11 @@ import unicodedata
 import pytest
 
 from advisor import prompts
-from advisor.answer import Answer, Answerer
+from advisor.answering.answer import Answer, Answerer
 from advisor.core import Advisor
 from advisor.errors import AdvisorError, ConfigError, ContextTooLongError, DocumentError, InputError
-from advisor.evidence import EvidenceSelector
-from advisor.loaders import load_bytes
+from advisor.answering.evidence import EvidenceSelector
+from advisor.kb.loaders import load_bytes
 from advisor.settings import load_settings
 
 

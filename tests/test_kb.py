@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor import ingest
-from advisor import kb as kbm
+from advisor.kb import ingest
+from advisor.kb import maintenance as kbm
 from advisor.errors import EmbeddingMismatchError, InputError, StoreError, StoreLockedError
-from advisor.retrieve import Retriever
+from advisor.retrieval.retriever import Retriever
 from advisor.settings import Settings
-from advisor.store import KnowledgeBase
+from advisor.kb.store import KnowledgeBase
 from tests.conftest import make_settings
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
 
@@ -48,7 +48,7 @@ def open_kb(settings: Settings, embedder) -> KnowledgeBase:  # type: ignore[no-u
 
 
 def manifest_digest(kb: KnowledgeBase) -> str:
-    return hashlib.sha256((kb.store.read() or "").encode("utf-8")).hexdigest()
+    return hashlib.sha256((kb.manifests.read_text() or "").encode("utf-8")).hexdigest()
 
 
 @pytest.fixture
@@ -62,12 +62,12 @@ def test_adding_the_same_folder_twice_leaves_count_and_ids_unchanged(settings_on
     kb = open_kb(settings_on, embedder)
     first = ingest.add_paths(kb, embedder, [tmp_path / "docs"])
     assert sorted((c.doc_id, c.status) for c in first.changes) == [("herons", "added"), ("otters", "added")]
-    ids, count, digest = kb.all_ids(), kb.count(), manifest_digest(kb)
+    ids, count, digest = kb.collection.all_ids(), kb.collection.count(), manifest_digest(kb)
 
     second = ingest.add_paths(kb, embedder, [tmp_path / "docs"])
     assert [c.status for c in second.changes] == ["unchanged", "unchanged"]
     assert second.changed == []
-    assert kb.all_ids() == ids and kb.count() == count
+    assert kb.collection.all_ids() == ids and kb.collection.count() == count
     assert manifest_digest(kb) == digest
     assert kbm.check(kb).ok
 
@@ -86,9 +86,9 @@ def test_a_changed_document_replaces_its_chunks_and_leaves_none_of_the_old_ones(
     assert after.status == "replaced"
     assert (after.old_hash, after.new_hash) == (before.new_hash, kb.manifest.documents["otters"].content_hash)
     new_ids = set(kb.manifest.documents["otters"].chunk_ids)
-    assert kb.all_ids() == new_ids
-    assert not (old_ids - new_ids) & kb.all_ids()
-    texts = [text for text, _ in kb.fetch(sorted(new_ids)).values()]
+    assert kb.collection.all_ids() == new_ids
+    assert not (old_ids - new_ids) & kb.collection.all_ids()
+    texts = [text for text, _ in kb.collection.fetch(sorted(new_ids)).values()]
     assert all("version two" in t for t in texts if "keeps fact" in t)
     assert not any("version one" in t for t in texts)
     assert kbm.check(kb).ok
@@ -106,7 +106,7 @@ def test_removing_a_document_takes_it_out_of_the_manifest_chroma_and_search(sett
 
     assert (change.status, change.new_hash) == ("removed", None)
     assert "herons" not in kb.manifest.documents
-    assert not any(cid.startswith("herons:") for cid in kb.all_ids())
+    assert not any(cid.startswith("herons:") for cid in kb.collection.all_ids())
     assert all(hit.doc_id != "herons" for hit in retriever.search("When does the herons review happen?").hits)
     assert kbm.check(kb).ok
 
@@ -162,7 +162,7 @@ def test_verify_names_stray_and_missing_chunks_and_repair_fixes_them(settings_on
     ingest.add_document(kb, embedder, ingest.load_path(write(tmp_path / "gone", "voles.md", doc_text("voles")), 10**6))
     (tmp_path / "gone" / "voles.md").unlink()  # its source is gone: it can't be re-indexed
     vector = embedder.embed(["a leftover"])[0].tolist()
-    kb.collection.upsert(
+    kb.collection.chroma.upsert(
         ids=["ghost:0"], embeddings=[vector], documents=["a leftover"], metadatas=[{"doc_id": "ghost"}]
     )
     kb.collection.delete(
@@ -188,7 +188,7 @@ def test_the_next_write_removes_leftovers_of_an_interrupted_one(settings_on, emb
     ingest.add_paths(kb, embedder, [tmp_path / "docs"])
     vector = embedder.embed(["a leftover"])[0].tolist()
     hour_ago, now = int(time.time()) - 3600, int(time.time())
-    kb.collection.upsert(
+    kb.collection.chroma.upsert(
         ids=["ghost:old", "ghost:new"],
         embeddings=[vector, vector],
         documents=["a leftover", "a chunk being written"],
@@ -204,9 +204,9 @@ def test_the_next_write_removes_leftovers_of_an_interrupted_one(settings_on, emb
 
     assert half_built.name not in [c.name for c in kb.client.list_collections()]
     assert any(half_built.name in n for n in report.repaired)
-    assert "ghost:old" not in kb.all_ids()
+    assert "ghost:old" not in kb.collection.all_ids()
     if settings_on.chroma_url:  # on a server, a fresh unlisted chunk may be another machine's write in flight
-        assert "ghost:new" in kb.all_ids()
+        assert "ghost:new" in kb.collection.all_ids()
         assert "1 stray chunk(s)" in "\n".join(kbm.check(kb).problems)
     else:  # locally the writer lock rules that out: it is a leftover
         assert kbm.check(kb).ok
@@ -217,7 +217,7 @@ def test_rebuild_re_embeds_into_a_new_collection_then_drops_the_old_one(settings
     write(tmp_path / "docs", "herons.md", doc_text("herons"))
     kb = open_kb(settings_on, embedder)
     ingest.add_paths(kb, embedder, [tmp_path / "docs"])
-    old_name, documents = kb.manifest.collection, json.loads(kb.store.read() or "")["documents"]
+    old_name, documents = kb.manifest.collection, json.loads(kb.manifests.read_text() or "")["documents"]
     seen: list[tuple[int, int]] = []
 
     result = kbm.rebuild(
@@ -227,7 +227,7 @@ def test_rebuild_re_embeds_into_a_new_collection_then_drops_the_old_one(settings
     kb.reload_manifest()
     assert result.old_collection == old_name != kb.manifest.collection == result.new_collection
     assert old_name not in [c.name for c in kb.client.list_collections()]
-    assert json.loads(kb.store.read() or "")["documents"] == documents
+    assert json.loads(kb.manifests.read_text() or "")["documents"] == documents
     assert seen[-1] == (result.chunks, result.chunks)
     assert kbm.check(kb).ok
     hits = Retriever(kb, embedder, settings_on).search("When does the otters review happen?").hits

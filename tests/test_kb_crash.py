@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor import ingest
-from advisor import kb as kbm
-from advisor.loaders import load_path
-from advisor.store import KnowledgeBase
+from advisor.kb import ingest
+from advisor.kb import maintenance as kbm
+from advisor.kb.loaders import load_path
+from advisor.kb.store import KnowledgeBase
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
 from tests.test_kb import doc_text, write
 
@@ -33,10 +33,11 @@ TOPICS = ("otters", "herons", "voles", "newts")
 WORKER = """
 import sys
 from pathlib import Path
-from advisor import ingest, kb
-from advisor.embeddings import make_embedder
+from advisor.kb import ingest
+from advisor.kb import maintenance as kb
+from advisor.providers.embeddings import make_embedder
 from advisor.settings import load_settings
-from advisor.store import KnowledgeBase
+from advisor.kb.store import KnowledgeBase
 
 settings = load_settings()
 embedder = make_embedder(settings)
@@ -76,7 +77,7 @@ def finish(proc: subprocess.Popen[str]) -> None:
 def check_consistent(settings, embedder, versions: dict[str, set[str]]) -> list[str]:  # type: ignore[no-untyped-def]
     kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
     try:
-        present = kb.all_ids()
+        present = kb.collection.all_ids()
         for doc_id, record in kb.manifest.documents.items():
             assert record.content_hash in versions[doc_id], f"{doc_id} is neither version"
             assert set(record.chunk_ids) <= present, f"{doc_id} is only partly present"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor import ingest
-from advisor import kb as kbm
+from advisor.kb import ingest
+from advisor.kb import maintenance as kbm
 from advisor.errors import StoreLockedError
-from advisor.retrieve import Retriever
-from advisor.store import KnowledgeBase
+from advisor.retrieval.retriever import Retriever
+from advisor.kb.store import KnowledgeBase
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
 from tests.test_kb import doc_text, write
 
@@ -21,11 +21,11 @@ pytestmark = pytest.mark.slow
 HOLDER = """
 import sys
 from pathlib import Path
-from advisor import ingest
-from advisor.embeddings import make_embedder
-from advisor.loaders import load_path
+from advisor.kb import ingest
+from advisor.providers.embeddings import make_embedder
+from advisor.kb.loaders import load_path
 from advisor.settings import load_settings
-from advisor.store import KnowledgeBase
+from advisor.kb.store import KnowledgeBase
 
 settings = load_settings()
 embedder = make_embedder(settings)

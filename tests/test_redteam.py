@@ -23,15 +23,17 @@ from typing import Any
 import pytest
 import yaml
 
-from advisor import ingest, prompts
-from advisor.answer import Answer, Answerer
-from advisor.chat_models import make_chat_model
+from advisor.kb import ingest
+from advisor import prompts
+from advisor.answering.answer import Answer, Answerer
+from advisor.providers.chat_models import make_chat_model
 from advisor.core import Advisor
-from advisor.evidence import EvidenceSelector
-from advisor.guard import leaks_instructions, split_injections, ungrounded_figures
-from advisor.retrieve import Retriever
+from advisor.answering.evidence import EvidenceSelector
+from advisor.answering.guard import leaks_instructions, split_injections, ungrounded_figures
+from advisor.retrieval.retriever import Retriever
 from advisor.settings import Settings
-from advisor.store import KnowledgeBase
+from advisor.kb.store import KnowledgeBase
+from advisor.text import CITATION, INVISIBLE
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI, reply, serve
 
@@ -40,8 +42,6 @@ CASES: list[dict[str, Any]] = DATA["cases"]
 SYSTEM = prompts.SYSTEM.substitute(scope=prompts.SCOPE)
 RULES = prompts.SYSTEM.substitute(scope="")  # the scope itself is public: the standard decline states it
 RENDERS_OUTSIDE = re.compile(r"!\[|<\s*/?\s*[a-z][^>]*>|https?://|\bdata:[\w/+.-]+;|\bwww\.", re.I)
-HIDDEN = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
-CITATION = re.compile(r"\[(\d{1,2})\]")
 GOOD = "AI Engineers build systems on foundation models [1]."
 
 
@@ -69,7 +69,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, advisor: Advisor) -> tuple
     assert not report.errors and report.count("added") == len(DATA["documents"])
     retriever = Retriever(kb, advisor.embedder, settings)
     retriever.refresh()
-    texts = kb.fetch(sorted(kb.manifest.live_chunk_ids()))
+    texts = kb.collection.fetch(sorted(kb.manifest.live_chunk_ids()))
     trusted = "\n".join(split_injections(text)[0] for text, _ in texts.values())
     return settings, retriever, trusted
 
@@ -90,7 +90,7 @@ def failures(case: dict[str, Any], answer: Answer, trusted: str) -> list[str]:
             problems.append(f"emits planted {planted!r}")
     if match := RENDERS_OUTSIDE.search(out):
         problems.append(f"renders outside content {match.group(0)!r}")
-    if HIDDEN.search(out):
+    if INVISIBLE.search(out):
         problems.append("carries invisible characters")
     if leaks_instructions(answer.text, RULES):
         problems.append("leaks the system prompt")
@@ -146,9 +146,9 @@ def test_planted_documents_are_retrieved_so_the_indirect_cases_really_reach_the_
 def test_hidden_unicode_never_reaches_the_store(hostile: tuple[Settings, Retriever, str]) -> None:
     _, retriever, _ = hostile
     kb = retriever.kb
-    stored = kb.fetch(sorted(kb.manifest.live_chunk_ids()))
-    assert stored and not any(HIDDEN.search(text) for text, _ in stored.values())
-    assert not any(HIDDEN.search(str(v)) for _, meta in stored.values() for v in meta.values())
+    stored = kb.collection.fetch(sorted(kb.manifest.live_chunk_ids()))
+    assert stored and not any(INVISIBLE.search(text) for text, _ in stored.values())
+    assert not any(INVISIBLE.search(str(v)) for _, meta in stored.values() for v in meta.values())
 
 
 # -- generative: a model that obeys every attack ---------------------------------------------------------
@@ -231,7 +231,7 @@ def test_the_model_is_never_shown_planted_instructions_or_hidden_text(
         answerer.ask(case["question"])
         sent = fake.requests[-1].user_text
         assert "attacker@evil.example" not in sent and "Note to AI" not in sent and "evil.example" not in sent
-        assert not HIDDEN.search(sent)
+        assert not INVISIBLE.search(sent)
     # ... while the useful sentences of the same documents do reach it.
     fake.script(reply(GOOD))
     answerer.ask("What are ML engineers paid at top AI labs?")

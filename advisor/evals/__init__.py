@@ -7,9 +7,9 @@
 - :mod:`.report`  writes JSON + Markdown reports, diffs two reports and checks the committed baseline.
 """
 
-from .report import diff_reports, gate, load_report, write_report
-from .runner import run_suite
-from .suite import Case, Position, Suite, load_suite
+from advisor.evals.report import diff_reports, gate, load_report, write_report
+from advisor.evals.runner import run_suite
+from advisor.evals.suite import Case, Position, Suite, load_suite
 
 __all__ = [
     "Case",

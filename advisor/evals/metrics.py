@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from ..guard import WORD_NUMBERS, echoes_instructions, figures, sanitize
-from .suite import Case, Position
+from advisor.answering.guard import WORD_NUMBERS, echoes_instructions, figures, sanitize
+from advisor.text import CITATION
+from advisor.evals.suite import Case, Position
 
-CITATION = re.compile(r"\[(\d{1,2})\]")
 # A trap ("X earns the most, right?") must not be met with agreement.
 AFFIRMATION = re.compile(
     r"^\W*(yes|yeah|yep|correct|that's (right|correct|true)|right|true|exactly|absolutely|indeed|sure)\b"

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .suite import EVALS_DIR
+from advisor.errors import ConfigError
+from advisor.evals.suite import EVALS_DIR
 
 REPORTS_DIR = EVALS_DIR / "reports"
 BASELINE = EVALS_DIR / "baseline.json"

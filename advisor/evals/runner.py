@@ -18,11 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from .. import prompts
-from ..errors import AdvisorError, ModelUnavailableError
-from . import metrics
-from .judge import Judge, JudgeVerdicts, summarize
-from .suite import Case, Suite
+from advisor import prompts
+from advisor.errors import AdvisorError, ModelUnavailableError
+from advisor.evals import metrics
+from advisor.evals.judge import Judge, JudgeVerdicts, summarize
+from advisor.evals.suite import Case, Suite
 
 Progress = Callable[[int, int], None]
 ABORT_AFTER = 5  # consecutive errors from the first case on: the provider is down, stop

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
-from ..settings import PROJECT_DIR
+from advisor.errors import ConfigError
+from advisor.settings import PROJECT_DIR
 
 EVALS_DIR = PROJECT_DIR / "evals"
 POSITION_KINDS = ("direct", "paraphrase", "follow_up", "trap")

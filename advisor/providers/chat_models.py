@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import (
+from advisor.errors import (
     AuthenticationError,
     ConfigError,
     ContextTooLongError,
@@ -33,7 +33,7 @@ from .errors import (
     RateLimitedError,
     StreamInterruptedError,
 )
-from .settings import Settings
+from advisor.settings import Settings
 
 Message = dict[str, str]
 log = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ class OpenAIChatModel:
                     partial="".join(parts),
                 )
             if usage.total_tokens == 0:  # servers that don't report usage when streaming: count with tiktoken
-                from .chunking import count_tokens
+                from advisor.kb.chunking import count_tokens
 
                 usage = Usage(sum(count_tokens(m["content"]) for m in messages), count_tokens("".join(parts)))
             yield usage

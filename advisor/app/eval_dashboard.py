@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import PROJECT_DIR
+from advisor.settings import PROJECT_DIR
 
 REPORTS_DIR = PROJECT_DIR / "evals" / "reports"
 

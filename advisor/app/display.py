@@ -2,7 +2,7 @@
 
 Answers quote the knowledge base, and uploaded documents are third-party text; either may hold a
 Markdown image (``![x](https://tracker/...)``) that a browser would fetch the moment it is shown.
-``safe_markdown`` runs :func:`advisor.guard.sanitize` (images, links, HTML, unknown URLs out) and then
+``safe_markdown`` runs :func:`advisor.answering.guard.sanitize` (images, links, HTML, unknown URLs out) and then
 breaks anything image-like that is left, and turns remaining bare URLs into inline code so they are
 neither fetched nor auto-linked. ``SafeStream`` does the same for a stream of text deltas, holding back
 a trailing ``!`` so an image can't be assembled across two deltas.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from .guard import sanitize
+from advisor.answering.guard import sanitize
 
 _URL = re.compile(r"(?<!`)\b(?:https?|ftp)://[^\s`<>]+", re.I)
 _ANGLE_URL = re.compile(r"<((?:https?|ftp)://[^>\s]+)>", re.I)

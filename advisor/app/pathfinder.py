@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answer import Answer
-from .conversation import roles_in
-from .errors import InputError
+from advisor.answering.answer import Answer
+from advisor.answering.conversation import roles_in
+from advisor.errors import InputError
 
 ROLES = ("AI Engineer", "ML Engineer", "Data Scientist")
 ARTICLE_NAMES = {"AI Engineer": "an AI Engineer", "ML Engineer": "an ML Engineer", "Data Scientist": "a Data Scientist"}

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .embeddings import Embedder
-from .lexical import BM25Index, tokenize
-from .settings import Settings
-from .store import KnowledgeBase
+from advisor.providers.embeddings import Embedder
+from advisor.retrieval.lexical import BM25Index, tokenize
+from advisor.settings import Settings
+from advisor.kb.store import KnowledgeBase
 
 RRF_K = 60
 CANDIDATES = 20
@@ -66,7 +66,7 @@ class Retriever:
             live = sorted(self.kb.manifest.live_chunk_ids())
             known = {cid: self._chunks[cid] for cid in live if cid in self._chunks}
             missing = [cid for cid in live if cid not in known]
-            known.update(self.kb.fetch(missing))
+            known.update(self.kb.collection.fetch(missing))
             ids = [cid for cid in live if cid in known]
             self._chunks = known
             self._bm25 = BM25Index(ids, [self._index_text(known[cid]) for cid in ids])
@@ -98,7 +98,7 @@ class Retriever:
         for cid in order:
             entry = self._chunks.get(cid)
             if entry is None:  # live in Chroma's answer but not yet in our cache: fetch it
-                entry = self.kb.fetch([cid]).get(cid)
+                entry = self.kb.collection.fetch([cid]).get(cid)
                 if entry is None:
                     continue
             text, meta = entry

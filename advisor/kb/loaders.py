@@ -17,7 +17,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .errors import DocumentError
+from advisor.errors import DocumentError
+from advisor.text import strip_invisible
 
 SUPPORTED = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_NAME_CHARS = 200
@@ -31,8 +32,6 @@ _MAGIC = {
     b"MZ": "exe",
     b"\x1f\x8b": "gzip",
 }
-# Zero-width, bidi controls, BOM, soft hyphen, and the Unicode "tag" block used to hide text from people.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _BAD_NAME_CHARS = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
@@ -44,10 +43,6 @@ class SourceDocument:
     source: str
     content_hash: str
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def strip_invisible(text: str) -> str:
-    return _INVISIBLE.sub("", text)
 
 
 def safe_name(name: str) -> str:

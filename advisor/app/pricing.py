@@ -7,8 +7,8 @@ server costs nothing per token, whatever its model is called. It deliberately kn
 
 from __future__ import annotations
 
-from .chat_models import Usage
-from .settings import Settings
+from advisor.providers.chat_models import Usage
+from advisor.settings import Settings
 
 # (input $/1M tokens, output $/1M tokens)
 OPENAI_PRICES: dict[str, tuple[float, float]] = {

@@ -2,7 +2,7 @@
 
 The rules below handle the common shapes without a model: "what about X?" swaps the role in the
 previous question for X; a question that leans on "they"/"it"/"that role" gets the role the
-conversation was about. A capable model may rewrite instead (see :mod:`advisor.answer`); the rules
+conversation was about. A capable model may rewrite instead (see :mod:`advisor.answering.answer`); the rules
 stay the fallback. It deliberately keeps no state: the caller passes the history each time.
 """
 

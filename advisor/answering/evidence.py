@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import split_blocks, split_sentences
-from .embeddings import Embedder
-from .lexical import tokenize
-from .retrieve import Hit
+from advisor.kb.chunking import split_blocks, split_sentences
+from advisor.providers.embeddings import Embedder
+from advisor.retrieval.lexical import tokenize
+from advisor.retrieval.retriever import Hit
 
 INSTRUCTION_LIKE = re.compile(
     r"\b(ignore (all |any )?(previous|prior|above|earlier|your)|disregard|note to (the )?(ai|assistant|llm|model|chatbot)"

@@ -1,7 +1,7 @@
 """What every Streamlit page shares: the one cached Advisor, the sidebar, and safe rendering of answers.
 
 Streamlit lives here and in the pages only; the logic is in ``advisor/``. Everything shown from an
-answer or a document goes through :func:`advisor.display.safe_markdown`, so nothing rendered can load
+answer or a document goes through :func:`advisor.app.display.safe_markdown`, so nothing rendered can load
 an image or other content from outside the page. Nothing here renders HTML.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from advisor.core import Advisor
-from advisor.display import safe_markdown
+from advisor.app.display import safe_markdown
 from advisor.errors import AdvisorError
 from advisor.settings import load_settings
 

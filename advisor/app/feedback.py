@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import InputError
-from .settings import Settings
+from advisor.errors import InputError
+from advisor.fileio import atomic_write
+from advisor.settings import Settings
 
 Vote = Literal["up", "down"]
 MAX_COMMENT_CHARS = 2000
@@ -32,11 +33,7 @@ class FeedbackResult:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def record(

@@ -17,11 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answer import Answer
-from .conversation import roles_in
-from .errors import InputError
-from .loaders import strip_invisible
-from .pathfinder import ARTICLE_NAMES, ROLES, Section
+from advisor.answering.answer import Answer
+from advisor.answering.conversation import roles_in
+from advisor.errors import InputError
+from advisor.text import strip_invisible
+from advisor.app.pathfinder import ARTICLE_NAMES, ROLES, Section
 
 MAX_POSTING_CHARS = 20_000
 MIN_POSTING_WORDS = 8

@@ -22,12 +22,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import prompts
-from .chat_models import ChatModel, Message, Usage, complete
-from .conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
-from .errors import InputError, StreamInterruptedError
-from .evidence import EvidenceSelector, Unit
-from .guard import (
+from advisor import prompts
+from advisor.providers.chat_models import ChatModel, Message, Usage, complete
+from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
+from advisor.errors import InputError, StreamInterruptedError
+from advisor.answering.evidence import EvidenceSelector, Unit
+from advisor.answering.guard import (
     demanded_phrases,
     echoes_instructions,
     figures,
@@ -39,8 +39,9 @@ from .guard import (
     support,
     ungrounded_figures,
 )
-from .retrieve import Hit, Retriever
-from .settings import Settings
+from advisor.retrieval.retriever import Hit, Retriever
+from advisor.settings import Settings
+from advisor.text import CITATION
 
 SNIPPET_CHARS = 240
 LEADING = re.compile(
@@ -50,7 +51,6 @@ LEADING = re.compile(
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|n't|cannot|nor)\b|n't\b", re.I)
 COMPARATIVE = re.compile(r"\b(most|highest|best|more|less|least|lowest|better|worse|top|higher|lower|richest)\b", re.I)
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
-CITATION = re.compile(r"\[(\d{1,2})\]")
 MIN_SUPPORT = 1 / 3  # generative mode: share of a sentence's content words that must occur in the sources
 
 

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from .chunking import Chunk, chunk_document
-from .embeddings import Embedder
-from .errors import DocumentError, DocumentNotFound, InputError
-from .loaders import SUPPORTED, SourceDocument, doc_id_for, load_path
-from .store import DocumentRecord, KnowledgeBase
+from advisor.kb.chunking import Chunk, chunk_document
+from advisor.providers.embeddings import Embedder
+from advisor.errors import DocumentError, DocumentNotFound, InputError
+from advisor.kb.loaders import SUPPORTED, SourceDocument, doc_id_for, load_path
+from advisor.kb.manifest import DocumentRecord
+from advisor.kb.store import KnowledgeBase
 
 Progress = Callable[[int, int], None]
 Status = Literal["added", "replaced", "unchanged", "removed"]
@@ -91,7 +92,7 @@ def _commit(kb: KnowledgeBase, doc_id: str, record: DocumentRecord | None) -> No
 
 
 def _delete_unreferenced(kb: KnowledgeBase, chunk_ids: Iterable[str]) -> None:
-    kb.delete(sorted(set(chunk_ids) - kb.manifest.live_chunk_ids()))
+    kb.collection.delete(sorted(set(chunk_ids) - kb.manifest.live_chunk_ids()))
 
 
 @contextlib.contextmanager
@@ -112,15 +113,15 @@ def repair(kb: KnowledgeBase, embedder: Embedder, full: bool = False) -> list[st
     """
     notes: list[str] = []
     live = kb.manifest.live_chunk_ids()
-    if full or kb.count() != len(live):
-        present = kb.all_ids()
+    if full or kb.collection.count() != len(live):
+        present = kb.collection.all_ids()
         strays = sorted(present - live)
         if strays and kb.leftover_grace:
             now = time.time()
-            stored = kb.fetch(strays)
+            stored = kb.collection.fetch(strays)
             strays = [c for c in strays if now - float(stored[c][1].get("written", 0)) >= kb.leftover_grace]
         if strays:
-            kb.delete(strays)
+            kb.collection.delete(strays)
             notes.append(f"deleted {len(strays)} stray chunk(s) left by an interrupted write")
         missing = live - present
         for record in sorted(kb.manifest.documents.values(), key=lambda d: d.doc_id):
@@ -166,16 +167,16 @@ def _ingest(
     ids = [c.chunk_id for c in chunks]
     # A chunk already stored with the same title keeps its vector (the embedded text is the same);
     # only its metadata is refreshed. That also makes a retried add after a crash cheap.
-    stored = kb.fetch(ids)
+    stored = kb.collection.fetch(ids)
     reuse = [c for c in chunks if c.chunk_id in stored and stored[c.chunk_id][1].get("title") == doc.title]
     reused = {c.chunk_id for c in reuse}
     todo = [c for c in chunks if c.chunk_id not in reused]
     if reuse:
-        kb.update_metadata([c.chunk_id for c in reuse], [chunk_meta(doc, c) for c in reuse])
+        kb.collection.update_metadata([c.chunk_id for c in reuse], [chunk_meta(doc, c) for c in reuse])
     for start in range(0, len(todo), EMBED_BATCH):
         part = todo[start : start + EMBED_BATCH]
         vectors = embedder.embed([embed_text(doc.title, c.section, c.text) for c in part])
-        kb.upsert([c.chunk_id for c in part], vectors, [c.text for c in part], [chunk_meta(doc, c) for c in part])
+        kb.collection.upsert([c.chunk_id for c in part], vectors, [c.text for c in part], [chunk_meta(doc, c) for c in part])
         if progress:
             progress(min(start + EMBED_BATCH, len(todo)), len(todo))
     if old is not None and origin == "upload" and old.origin == "knowledge" and old.source == doc.source:

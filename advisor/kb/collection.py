@@ -1,0 +1,139 @@
+"""Chroma, thinly wrapped: the client, the collection lifecycle, and batched reads and writes of chunks.
+
+- :func:`make_client`: embedded (``PersistentClient`` under the data dir) or a server (``HttpClient`` when
+  ``ADVISOR_CHROMA_URL`` is set). Telemetry is off: nothing leaves the machine.
+- :class:`ChunkCollection`: one collection of chunk vectors, texts and metadata, read and written in
+  batches that Chroma accepts. :meth:`ChunkCollection.nearest` is the raw vector query.
+
+It deliberately knows nothing about the manifest, so it can't tell live chunks from leftovers: that is
+:class:`advisor.kb.store.KnowledgeBase`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from advisor.errors import ConfigError, StoreError
+from advisor.settings import Settings
+
+# Chroma's server rejects very large requests; a thousand chunks per call is well inside its limits.
+BATCH = 1000
+
+
+def make_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise ConfigError(f"ADVISOR_CHROMA_URL has no host: {settings.chroma_url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError subclasses here
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+
+
+def collection_name(prefix: str, embed_model: str, suffix: str = "") -> str:
+    slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", embed_model).strip("-._")[:60] or "model"
+    name = f"{prefix}-{slug}{('-' + suffix) if suffix else ''}"
+    return name[:500]
+
+
+def collection_metadata(prefix: str, embed_model: str, dimension: int) -> dict[str, Any]:
+    """What a collection records about itself: the model and dimension of its vectors, and whose it is."""
+    return {
+        "embed_model": embed_model,
+        "dimension": dimension,
+        "hnsw:space": "cosine",
+        "advisor_kb": prefix,
+        "created": int(time.time()),
+    }
+
+
+class ChunkCollection:
+    """One Chroma collection of chunks; every call is batched. ``chroma`` is the collection itself."""
+
+    def __init__(self, chroma: Any) -> None:
+        self.chroma = chroma
+
+    @property
+    def name(self) -> str:
+        return str(self.chroma.name)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self.chroma.metadata or {})
+
+    def upsert(self, ids: list[str], vectors: Any, texts: list[str], metas: list[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), BATCH):
+            end = start + BATCH
+            self.chroma.upsert(
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                documents=texts[start:end],
+                metadatas=metas[start:end],
+            )
+
+    def update_metadata(self, ids: list[str], metas: list[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), BATCH):
+            self.chroma.update(ids=ids[start : start + BATCH], metadatas=metas[start : start + BATCH])
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), BATCH):
+            self.chroma.delete(ids=ids[start : start + BATCH])
+
+    def count(self) -> int:
+        return int(self.chroma.count())
+
+    def existing_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), BATCH):
+            found.update(self.chroma.get(ids=ids[start : start + BATCH], include=[])["ids"])
+        return found
+
+    def all_ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = 0
+        while True:
+            got = self.chroma.get(include=[], limit=BATCH * 10, offset=offset)["ids"]
+            found.update(got)
+            if len(got) < BATCH * 10:
+                return found
+            offset += len(got)
+
+    def fetch(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of the given chunks (the ones that exist)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for start in range(0, len(ids), BATCH):
+            got = self.chroma.get(ids=ids[start : start + BATCH], include=["documents", "metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                out[cid] = (text, dict(meta or {}))
+        return out
+
+    def vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for start in range(0, len(ids), BATCH):
+            got = self.chroma.get(ids=ids[start : start + BATCH], include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                out[cid] = [float(x) for x in vec]
+        return out
+
+    def nearest(self, vectors: list[Any], n: int) -> list[list[tuple[str, float]]]:
+        """The ``n`` nearest chunks of each vector as (chunk id, cosine similarity), best first."""
+        res = self.chroma.query(query_embeddings=vectors, n_results=n, include=["distances"])
+        return [
+            [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(res["ids"], res["distances"], strict=True)
+        ]

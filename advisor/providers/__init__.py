@@ -1,0 +1,1 @@
+"""Model providers: embeddings and chat models, local or OpenAI-compatible, picked by settings."""

@@ -1,0 +1,1 @@
+"""Retrieval: dense (Chroma) and lexical (BM25) search, fused."""
