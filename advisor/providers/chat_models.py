@@ -222,7 +222,7 @@ class OpenAIChatModel:
             return ChatOpenAI(
                 model=settings.chat_model,
                 base_url=settings.openai_base_url,
-                api_key=settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
+                api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed",  # type: ignore[arg-type]
                 timeout=settings.timeout,
                 max_retries=0,  # retries are ours (see the class docstring): the SDK's don't bound total time
                 stream_usage=True,

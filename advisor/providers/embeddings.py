@@ -126,7 +126,7 @@ class OpenAIEmbedder:
         self.name = settings.embed_model
         self._client = openai.OpenAI(
             base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key or "not-needed",
+            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed",
             timeout=settings.timeout,
             max_retries=settings.max_retries,
         )
