@@ -2,11 +2,12 @@
 """The project's two commands, needing nothing but Python 3.11+:
 
     python3 tasks.py run     set up (first time only) and start the chat UI on the embedded models
-    python3 tasks.py test    set up (first time only) and run the whole test suite
+    python3 tasks.py test    set up (first time only), lint (ruff check, ruff format --check, mypy), run the tests
 
 Set-up means: a virtualenv in .venv, the package installed into it (re-done when pyproject.toml
 changes), and for tests Debian's chromium for the browser test (installed with apt-get when running
-as root). Extra arguments go to the UI (``run``) or to pytest (``test``).
+as root). Extra arguments go to the UI (``run``) or to pytest (``test``): ``python3 tasks.py test -m "not slow"``
+is the inner-loop tier. Any lint or type finding fails ``test`` before pytest starts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
+LINT = (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",))
 
 
 def sh(*cmd: str, **kw: object) -> None:
@@ -69,6 +71,11 @@ def main() -> int:
     if command == "setup":
         return 0
     ensure_chromium()
+    for check in LINT:
+        print("+", " ".join(check), flush=True)
+        if subprocess.call([str(PY), "-m", *check], cwd=ROOT) != 0:
+            print(f"lint failed: {' '.join(check)}", file=sys.stderr)
+            return 1
     return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
 
 

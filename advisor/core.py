@@ -8,70 +8,94 @@ On first use, an empty data dir is filled from the knowledge folder.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from advisor.answering.answer import Answer, Answerer, AnswerStream
+from advisor.answering.evidence import EvidenceSelector
 from advisor.kb import ingest
 from advisor.kb import maintenance as kb_maintenance
-from advisor.answering.answer import Answer, Answerer, AnswerStream
-from advisor.providers.chat_models import ChatModel, make_chat_model
-from advisor.providers.embeddings import Embedder, make_embedder
-from advisor.answering.evidence import EvidenceSelector
 from advisor.kb.loaders import load_bytes
-from advisor.retrieval.retriever import Retriever
-from advisor.settings import Settings, load_settings
 from advisor.kb.manifest import DocumentRecord
 from advisor.kb.store import KnowledgeBase
+from advisor.providers.chat_models import ChatModel, make_chat_model
+from advisor.providers.embeddings import Embedder, make_embedder
+from advisor.retrieval.retriever import Retriever
+from advisor.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 
 class Advisor:
-    def __init__(self, settings: Settings | None = None, auto_build: bool = True) -> None:
+    """The advisor's parts, wired from settings. Each part may be passed in (tests pass a shared embedder, a
+    fake chat model or a knowledge base of their own); the ones not passed are built on first use."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        auto_build: bool = True,
+        *,
+        embedder: Embedder | None = None,
+        chat: ChatModel | None = None,
+        kb: KnowledgeBase | None = None,
+        retriever: Retriever | None = None,
+        answerer: Answerer | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self.auto_build = auto_build
-        # Python 3.12+ cached_property has no lock of its own: this one makes each part load once even
-        # when several sessions' threads ask for it at the same time.
+        # A part is built once even when several sessions' threads ask for it at the same time.
         self._init_lock = threading.RLock()
+        self._parts: dict[str, Any] = {
+            name: part
+            for name, part in (
+                ("embedder", embedder),
+                ("chat", chat),
+                ("kb", kb),
+                ("retriever", retriever),
+                ("answerer", answerer),
+            )
+            if part is not None
+        }
 
-    # -- parts, loaded on first use ----------------------------------------------------------------
-    @cached_property
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        part = self._parts.get(name)
+        if part is None:
+            with self._init_lock:
+                part = self._parts.get(name)
+                if part is None:
+                    part = self._parts[name] = build()
+        return cast(T, part)
+
+    # -- parts, built on first use ---------------------------------------------------------------------
+    @property
     def embedder(self) -> Embedder:
-        with self._init_lock:
-            if "embedder" in self.__dict__:  # built by another thread while this one waited
-                return self.__dict__["embedder"]  # type: ignore[no-any-return]
-            return make_embedder(self.settings)
+        return self._part("embedder", lambda: make_embedder(self.settings))
 
-    @cached_property
+    @property
     def chat(self) -> ChatModel:
-        with self._init_lock:
-            if "chat" in self.__dict__:  # built by another thread while this one waited
-                return self.__dict__["chat"]  # type: ignore[no-any-return]
-            return make_chat_model(self.settings)
+        return self._part("chat", lambda: make_chat_model(self.settings))
 
-    @cached_property
+    @property
     def kb(self) -> KnowledgeBase:
-        with self._init_lock:
-            if "kb" in self.__dict__:  # built by another thread while this one waited
-                return self.__dict__["kb"]  # type: ignore[no-any-return]
-            kb = KnowledgeBase(self.settings, self.embedder.name, self.embedder.dimension)
-            if kb.is_new and self.auto_build and self.settings.knowledge_dir.is_dir():
-                ingest.sync_folder(kb, self.embedder, self.settings.knowledge_dir)
-            return kb
+        return self._part("kb", self._open_kb)
 
-    @cached_property
+    def _open_kb(self) -> KnowledgeBase:
+        kb = KnowledgeBase(self.settings, self.embedder.name, self.embedder.dimension)
+        if kb.is_new and self.auto_build and self.settings.knowledge_dir.is_dir():
+            ingest.sync_folder(kb, self.embedder, self.settings.knowledge_dir)
+        return kb
+
+    @property
     def retriever(self) -> Retriever:
-        with self._init_lock:
-            if "retriever" in self.__dict__:  # built by another thread while this one waited
-                return self.__dict__["retriever"]  # type: ignore[no-any-return]
-            return Retriever(self.kb, self.embedder, self.settings)
+        return self._part("retriever", lambda: Retriever(self.kb, self.embedder, self.settings))
 
-    @cached_property
+    @property
     def answerer(self) -> Answerer:
-        with self._init_lock:
-            if "answerer" in self.__dict__:  # built by another thread while this one waited
-                return self.__dict__["answerer"]  # type: ignore[no-any-return]
-            return Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat)
+        return self._part(
+            "answerer",
+            lambda: Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat),
+        )
 
     def warm_up(self) -> None:
         """Load everything now (the UI does this once per process, so the first question is fast)."""

@@ -5,7 +5,11 @@ each range once, in its ``Field``. :func:`load_settings` reads the variables (``
 mapping a caller passes) over an optional ``.env`` file, and the result is passed explicitly to
 whatever needs it. A bad value raises :class:`~advisor.errors.ConfigError` with one line that names
 the variable, never a raw pydantic error. It deliberately does not load models, and it touches the
-disk only when called (to read ``.env`` and to check ``ADVISOR_LOCAL_MODEL``), never at import.
+disk only when called (to read ``.env`` and to check ``ADVISOR_LOCAL_MODEL``), never at import but
+for :mod:`advisor.resources` telling a checkout from an installed package (the path defaults).
+
+Long: the model, its cross-variable rules and the error wording are one unit; split, each part would
+have to know the others' field names.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from advisor import resources
 from advisor.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -64,8 +69,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     timeout: float = Field(30.0, ge=0.1, le=3600)
     max_retries: int = Field(2, ge=0, le=10)
-    data_dir: Path = PROJECT_DIR / "data"
-    knowledge_dir: Path = PROJECT_DIR / "knowledge"
+    # ./data and ./knowledge in a checkout; installed: the user data dir and the bundled knowledge.
+    data_dir: Path = resources.default_data_dir()
+    knowledge_dir: Path = resources.knowledge_dir()
     chroma_url: str | None = None
     collection_prefix: str = "advisor"
     top_k: int = Field(5, ge=1, le=50)
@@ -83,6 +89,11 @@ class Settings(BaseSettings):
     leftover_grace: float = Field(900.0, ge=0.0, le=7 * 86400)
     judge_model: str | None = None
     n_threads: int | None = Field(None, ge=1)  # None: the runtimes pick
+    # `advisor serve`: bearer keys for chat (comma-separated), the admin key for knowledge-base writes.
+    api_keys: SecretStr | None = None
+    admin_key: SecretStr | None = None
+    max_concurrency: int = Field(4, ge=1, le=1000)  # answers in flight before the API says 429
+    max_request_bytes: int = Field(1_000_000, ge=1000, le=100_000_000)  # larger API bodies get 413
 
     def __init__(self, **values: Any) -> None:
         """Fields from ``values``, else from the environment (see :func:`load_settings`), validated."""
@@ -139,6 +150,12 @@ class Settings(BaseSettings):
         if self.provider == "local" and self.local_model is not None and not self.local_model.is_file():
             raise ValueError(f"ADVISOR_LOCAL_MODEL points at {self.local_model}: no such file (a .gguf model)")
         return self
+
+    @property
+    def chat_keys(self) -> list[str]:
+        """The API's chat keys (``ADVISOR_API_KEYS``, comma-separated); empty: the API is open."""
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]
 
     @property
     def store_dir(self) -> Path:
@@ -219,7 +236,7 @@ def _environment(env: Mapping[str, str]) -> dict[str, str]:
     given = _set(env)
     named = given.get("ADVISOR_ENV_FILE")
     path = Path(named).expanduser() if named else Path(ENV_FILE)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # /dev/null is fine: an empty file
         if named:
             raise ConfigError(f"ADVISOR_ENV_FILE points at {path}, which is not a file")
         return given
@@ -296,5 +313,5 @@ def _config_error(err: ValidationError) -> ConfigError:
             reason = str(problem.get("ctx", {}).get("error", problem["msg"]))
         case _:
             reason = f"is not valid ({problem['msg']})"
-    got = "" if name == "openai_api_key" else f", got {problem['input']!r}"
+    got = "" if field.annotation == SecretStr | None else f", got {problem['input']!r}"  # a key is never echoed
     return ConfigError(f"{env_variable(name)} {reason}{got}")

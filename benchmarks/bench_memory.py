@@ -87,8 +87,8 @@ def worker_ingest(folder: str, data_dir: str, widest_batch: str = "32") -> dict:
     import numpy as np
 
     from advisor.kb import ingest
-    from advisor.providers.embeddings import LocalEmbedder
     from advisor.kb.store import KnowledgeBase
+    from advisor.providers.embeddings import LocalEmbedder
 
     real = LocalEmbedder()
     if int(widest_batch):  # one full batch at the 256-piece limit: the model's largest working set

@@ -36,8 +36,8 @@ def prepare_store(size: int, embedder=None, per_doc: int = 1000) -> tuple[Path, 
     import shutil
 
     from advisor.kb import ingest
-    from advisor.providers.embeddings import LocalEmbedder
     from advisor.kb.store import KnowledgeBase
+    from advisor.providers.embeddings import LocalEmbedder
 
     target = CACHE / f"{CORPUS_KEY}-{size}"
     record_file = target / "bench-build.json"
@@ -78,8 +78,8 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
     """Open the store cold, then time every question's hybrid search and the dense-only anchor, interleaved."""
     import gc
 
-    from advisor.retrieval.retriever import CANDIDATES, Retriever
     from advisor.kb.store import KnowledgeBase
+    from advisor.retrieval.retriever import CANDIDATES, Retriever
 
     settings = common.settings_for(data_dir)
     open_s, kb = common.timed(lambda: KnowledgeBase(settings, embedder.name, embedder.dimension))
@@ -118,7 +118,9 @@ def measure(data_dir: Path, questions: list[str], repeats: int, embedder) -> dic
             live_s.append(t)
             t, _ = common.timed(kb.collection.count)
             count_s.append(t)
-            t, _ = common.timed(lambda v=vector: kb.collection.chroma.query(query_embeddings=[v], n_results=2 * CANDIDATES))
+            t, _ = common.timed(
+                lambda v=vector: kb.collection.chroma.query(query_embeddings=[v], n_results=2 * CANDIDATES)
+            )
             dense_s.append(t)
             t, _ = common.timed(lambda q=q: retriever._bm25.top(q, CANDIDATES))
             bm25_s.append(t)

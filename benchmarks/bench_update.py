@@ -31,9 +31,9 @@ def run(
 ) -> common.Section:
     """``new_doc``: (sections, paragraphs) of the all-new replacement document (4 x 3 is about the article's size)."""
     from advisor.kb import ingest
+    from advisor.kb.store import KnowledgeBase
     from advisor.providers.embeddings import LocalEmbedder
     from advisor.retrieval.retriever import Retriever
-    from advisor.kb.store import KnowledgeBase
 
     own = workdir is None
     work = Path(tempfile.mkdtemp(prefix="bench-update-")) if workdir is None else workdir

@@ -34,8 +34,8 @@ SCENARIOS: list[tuple[str, tuple[Step, ...]]] = [
 
 
 def ours(fake: FakeOpenAI, timeout: float, retries: int, steps: tuple[Step, ...]) -> tuple[float, int, str]:
-    from advisor.providers.chat_models import OpenAIChatModel, complete
     from advisor.errors import AdvisorError
+    from advisor.providers.chat_models import OpenAIChatModel, complete
     from advisor.settings import load_settings
 
     settings = load_settings(

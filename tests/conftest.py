@@ -7,7 +7,10 @@ work offline, and no test may reach outside this machine.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,14 +63,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
-def make_settings(tmp: Path, **overrides: object) -> Settings:
-    """Local-provider settings isolated from the developer's environment and data dir."""
-    env = {
-        "ADVISOR_DATA_DIR": str(tmp / "data"),
+# -- the one way tests set up an advisor's environment ------------------------------------------------------
+def advisor_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """An environment for an advisor under test: this process's variables without any ``ADVISOR_*`` or
+    ``OPENAI_*`` the developer set, plus an isolated data dir, the bundled knowledge and the local provider.
+    ``extra`` adds or overrides ``ADVISOR_*`` variables. Subprocesses get it as ``env=``; in-process readers
+    (AppTest, ``cli.main``) through :func:`use_env`; settings objects through :func:`make_settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "OPENAI_"))}
+    env |= {
+        "ADVISOR_DATA_DIR": str(data_dir),
         "ADVISOR_KNOWLEDGE_DIR": str(PROJECT_DIR / "knowledge"),
         "ADVISOR_PROVIDER": "local",
+        "ADVISOR_ENV_FILE": os.devnull,  # a developer's ./.env must not leak into a test
     }
-    return load_settings(env, **overrides)
+    return env | extra
+
+
+@contextmanager
+def use_env(env: Mapping[str, str]) -> Iterator[None]:
+    """Make ``env`` this process's environment for the block (for code that reads ``os.environ``), then restore it."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    """Local-provider settings isolated from the developer's environment and data dir."""
+    return load_settings(advisor_env(tmp / "data"), **overrides)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from advisor.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import advisor_env, make_settings
 from tests.llama_server import free_port, stop, wait_http
 
 
@@ -69,15 +69,13 @@ def store_settings(tmp: Path, url: str | None, **overrides: object) -> Settings:
 
 def store_env(settings: Settings) -> dict[str, str]:
     """Environment for a subprocess (CLI or script) that must open the same knowledge base."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADVISOR_") and k != "OPENAI_API_KEY"}
-    env |= {
-        "ADVISOR_DATA_DIR": str(settings.data_dir),
-        "ADVISOR_KNOWLEDGE_DIR": str(settings.knowledge_dir),
-        "ADVISOR_PROVIDER": "local",
-        "ADVISOR_COLLECTION": settings.collection_prefix,
-        "ADVISOR_MAX_DOCUMENT_BYTES": str(settings.max_document_bytes),
-        "ADVISOR_LEFTOVER_GRACE": str(settings.leftover_grace),
-    }
+    env = advisor_env(
+        settings.data_dir,
+        ADVISOR_KNOWLEDGE_DIR=str(settings.knowledge_dir),
+        ADVISOR_COLLECTION=settings.collection_prefix,
+        ADVISOR_MAX_DOCUMENT_BYTES=str(settings.max_document_bytes),
+        ADVISOR_LEFTOVER_GRACE=str(settings.leftover_grace),
+    )
     if settings.chroma_url:
         env["ADVISOR_CHROMA_URL"] = settings.chroma_url
     return env

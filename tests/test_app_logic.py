@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from advisor.app import feedback
+from advisor.app import feedback, pathfinder
 from advisor.app import job_check as jobs
-from advisor.app import pathfinder
-from advisor.providers.chat_models import Usage
 from advisor.app.display import SafeStream, safe_markdown
-from advisor.errors import InputError
 from advisor.app.pricing import cost_usd, price_for
+from advisor.errors import InputError
+from advisor.providers.chat_models import Usage
 from tests.conftest import make_settings
 
 

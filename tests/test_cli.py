@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from advisor.settings import PROJECT_DIR
+from tests.conftest import advisor_env
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +22,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(args: list[str], tmp: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "OPENAI_"))}
-    environment.update({"ADVISOR_DATA_DIR": str(tmp / "data"), "ADVISOR_PROVIDER": "local", **env})
+    environment = advisor_env(tmp / "data", **env)
     return subprocess.run(
         [sys.executable, "-m", "advisor.cli", *args],
         input=stdin,
@@ -42,7 +41,9 @@ def test_ask_json_prints_one_object_with_answer_sources_refused_and_usage(shared
     assert "$200K–$380K" in data["answer"]
     assert data["refused"] is False
     assert {"id", "title", "section", "snippet", "score"} <= set(data["sources"][0])
-    assert data["usage"]["total_tokens"] >= 0
+    usage = data["usage"]
+    assert usage["prompt_tokens"] > 0  # the model wrote the summary line: its tokens are counted
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
 def test_ask_streams_the_answer_then_lists_sources(shared: Path) -> None:

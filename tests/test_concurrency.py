@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.kb import ingest
 from advisor.core import Advisor
+from advisor.kb import ingest
 from advisor.kb.loaders import load_bytes
 from advisor.settings import PROJECT_DIR
 from tests.conftest import make_settings

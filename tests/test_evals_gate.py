@@ -11,8 +11,7 @@ from advisor.cli import main
 from advisor.core import Advisor
 from advisor.evals import gate, load_suite, run_suite, write_report
 from advisor.evals.report import load_baseline
-
-from .conftest import make_settings
+from tests.conftest import advisor_env, use_env
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +37,8 @@ def test_the_embedded_default_meets_the_committed_baseline(advisor: Advisor, tmp
 
 def test_an_advisor_that_retrieves_nothing_relevant_fails_the_gate(advisor: Advisor) -> None:
     # The same models and store, but a relevance threshold nothing reaches: every question is declined.
-    blind = Advisor(advisor.settings.with_(relevance_threshold=1.0))
-    blind.embedder = advisor.embedder  # type: ignore[misc]  # share the loaded models, not their state
-    blind.chat = advisor.chat  # type: ignore[misc]
+    # Share the loaded models, not their state.
+    blind = Advisor(advisor.settings.with_(relevance_threshold=1.0), embedder=advisor.embedder, chat=advisor.chat)
     suite = load_suite().select(kinds=["direct"], categories=["position"])
     report = run_suite(blind, suite)
     assert report["summary"]["categories"]["position"]["rate"] == 0.0
@@ -48,17 +46,15 @@ def test_an_advisor_that_retrieves_nothing_relevant_fails_the_gate(advisor: Advi
     assert any(p.startswith("position pass rate 0.0%") for p in problems)
 
 
-def test_a_knowledge_base_without_the_article_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_knowledge_base_without_the_article_fails_loudly(tmp_path: Path) -> None:
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir()
     (knowledge / "tomatoes.md").write_text(UNRELATED, encoding="utf-8")
-    monkeypatch.setenv("ADVISOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ADVISOR_KNOWLEDGE_DIR", str(knowledge))
-    monkeypatch.setenv("ADVISOR_PROVIDER", "local")
-    for name in ("OPENAI_API_KEY", "ADVISOR_OPENAI_BASE_URL", "ADVISOR_JUDGE_MODEL", "ADVISOR_LOCAL_MODEL"):
-        monkeypatch.delenv(name, raising=False)
     out = tmp_path / "reports"
-    code = main(["eval", "--category", "position", "--kind", "direct", "--limit", "12", "--gate", "--out", str(out)])
+    with use_env(advisor_env(tmp_path / "data", ADVISOR_KNOWLEDGE_DIR=str(knowledge))):
+        code = main(
+            ["eval", "--category", "position", "--kind", "direct", "--limit", "12", "--gate", "--out", str(out)]
+        )
     assert code == 1
     [report_md] = out.glob("*.md")
     text = report_md.read_text()
@@ -66,17 +62,13 @@ def test_a_knowledge_base_without_the_article_fails_loudly(tmp_path: Path, monke
     assert "| **position** | **0** | **12** |" in text
 
 
-def test_min_pass_and_changed_work_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path)
-    monkeypatch.setenv("ADVISOR_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("ADVISOR_KNOWLEDGE_DIR", str(settings.knowledge_dir))
-    monkeypatch.setenv("ADVISOR_PROVIDER", "local")
+def test_min_pass_and_changed_work_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = advisor_env(tmp_path / "data")
     out = tmp_path / "reports"
     args = ["eval", "--category", "out_of_scope", "--limit", "2", "--out", str(out)]
-    assert main([*args, "--min-pass", "1.0"]) == 0
-    assert main([*args, "--changed"]) == 0
+    with use_env(env):
+        assert main([*args, "--min-pass", "1.0"]) == 0
+        assert main([*args, "--changed"]) == 0
     printed = capsys.readouterr().out
     assert "Compared with" in printed and "flipped: 0" in printed
     assert len(list(out.glob("*.json"))) == 2

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from advisor import prompts
-from advisor.providers.chat_models import Usage
 from advisor.errors import ModelUnavailableError
 from advisor.evals import metrics
 from advisor.evals.judge import Judge, parse_verdict, summarize
 from advisor.evals.report import diff_reports, gate, render_markdown
 from advisor.evals.runner import _instructions, summarize_cases
 from advisor.evals.suite import Case, Position
+from advisor.providers.chat_models import Usage
 
 PAY = Position(
     id="summary-pay-ds",

@@ -4,8 +4,8 @@ background, and a lead sentence that must come from one passage."""
 from __future__ import annotations
 
 from advisor.answering.answer import role_clause
-from advisor.kb.chunking import chunk_document, table_rows
 from advisor.answering.evidence import BACKGROUND, units_of
+from advisor.kb.chunking import chunk_document, table_rows
 from advisor.retrieval.lexical import tokenize
 from advisor.settings import PROJECT_DIR
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.kb.chunking import split_sections
 from advisor.errors import ConfigError
 from advisor.evals.metrics import normalise
 from advisor.evals.suite import load_suite
+from advisor.kb.chunking import split_sections
 from advisor.settings import PROJECT_DIR
 
 ARTICLE = PROJECT_DIR / "knowledge" / "ai-engineer-vs-ml-engineer-vs-data-scientist.md"

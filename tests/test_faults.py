@@ -16,7 +16,7 @@ import pytest
 
 from advisor import prompts
 from advisor.answering.answer import Answerer
-from advisor.providers.chat_models import make_chat_model
+from advisor.answering.evidence import EvidenceSelector
 from advisor.core import Advisor
 from advisor.errors import (
     AuthenticationError,
@@ -24,7 +24,8 @@ from advisor.errors import (
     ProviderError,
     RateLimitedError,
 )
-from advisor.answering.evidence import EvidenceSelector
+from advisor.providers.chat_models import make_chat_model
+from tests.conftest import advisor_env, use_env
 from tests.fake_openai import FakeOpenAI, cut, hang, reply, serve, status
 
 QUESTION = "What does an ML engineer do day to day?"
@@ -183,17 +184,16 @@ def test_the_cli_prints_one_error_line_and_exits_non_zero_on_a_rejected_key(
 ) -> None:
     from advisor.cli import main
 
-    for name, value in {
-        "ADVISOR_DATA_DIR": str(advisor.settings.data_dir),
-        "ADVISOR_KNOWLEDGE_DIR": str(advisor.settings.knowledge_dir),
-        "ADVISOR_PROVIDER": "openai",
-        "ADVISOR_OPENAI_BASE_URL": fake.url,
-        "OPENAI_API_KEY": KEY,
-        "ADVISOR_ANSWER_MODE": "generative",
-    }.items():
-        monkeypatch.setenv(name, value)
+    env = advisor_env(
+        advisor.settings.data_dir,
+        ADVISOR_PROVIDER="openai",
+        ADVISOR_OPENAI_BASE_URL=fake.url,
+        OPENAI_API_KEY=KEY,
+        ADVISOR_ANSWER_MODE="generative",
+    )
     fake.script(status(401))
-    code = main(["ask", QUESTION])
+    with use_env(env):
+        code = main(["ask", QUESTION])
     err = capsys.readouterr().err.strip()
     assert code == 1
     assert err.startswith("error: ") and "check your API key" in err and len(err.splitlines()) == 1
@@ -208,7 +208,7 @@ def test_the_app_shows_a_friendly_error_for_each_fault_and_the_session_keeps_wor
 ) -> None:
     import shutil
 
-    from tests.app_support import advisor_env, app
+    from tests.app_support import app, app_settings
 
     data = tmp_path_factory.mktemp("app-faults") / "data"
     shutil.copytree(advisor.settings.data_dir, data)  # the article, already indexed
@@ -221,7 +221,7 @@ def test_the_app_shows_a_friendly_error_for_each_fault_and_the_session_keeps_wor
         "ADVISOR_TIMEOUT": "3",
         "ADVISOR_MAX_RETRIES": "2",
     }
-    with advisor_env(data, **env):
+    with app_settings(data, **env):
         at = app().run()
         assert not at.exception
 

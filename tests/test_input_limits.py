@@ -15,9 +15,9 @@ import pytest
 
 from advisor import prompts
 from advisor.answering.answer import Answer, Answerer
+from advisor.answering.evidence import EvidenceSelector
 from advisor.core import Advisor
 from advisor.errors import AdvisorError, ConfigError, ContextTooLongError, DocumentError, InputError
-from advisor.answering.evidence import EvidenceSelector
 from advisor.kb.loaders import load_bytes
 from advisor.settings import load_settings
 

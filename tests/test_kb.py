@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advisor.errors import EmbeddingMismatchError, InputError, StoreError, StoreLockedError
 from advisor.kb import ingest
 from advisor.kb import maintenance as kbm
-from advisor.errors import EmbeddingMismatchError, InputError, StoreError, StoreLockedError
+from advisor.kb.store import KnowledgeBase
 from advisor.retrieval.retriever import Retriever
 from advisor.settings import Settings
-from advisor.kb.store import KnowledgeBase
-from tests.conftest import make_settings
+from tests.conftest import make_settings, use_env
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -295,17 +294,12 @@ def test_an_embedding_model_change_is_refused_until_kb_rebuild(settings_on, embe
         open_kb(settings_on, embedder)
 
 
-def test_the_kb_commands_list_show_verify_and_remove(settings_on, embedder, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_kb_commands_list_show_verify_and_remove(settings_on, embedder, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from advisor.cli import main
 
-    for key in [k for k in os.environ if k.startswith("ADVISOR_")]:
-        monkeypatch.delenv(key)
-    for key, value in store_env(settings_on).items():
-        if key.startswith("ADVISOR_"):
-            monkeypatch.setenv(key, value)
-
     def cli(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
+        with use_env(store_env(settings_on)):
+            code = main(list(args))
         out = capsys.readouterr()
         return code, out.out, out.err
 

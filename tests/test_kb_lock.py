@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from advisor.errors import StoreLockedError
 from advisor.kb import ingest
 from advisor.kb import maintenance as kbm
-from advisor.errors import StoreLockedError
-from advisor.retrieval.retriever import Retriever
 from advisor.kb.store import KnowledgeBase
+from advisor.retrieval.retriever import Retriever
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
 from tests.test_kb import doc_text, write
 

@@ -23,16 +23,16 @@ from typing import Any
 import pytest
 import yaml
 
-from advisor.kb import ingest
 from advisor import prompts
 from advisor.answering.answer import Answer, Answerer
-from advisor.providers.chat_models import make_chat_model
-from advisor.core import Advisor
 from advisor.answering.evidence import EvidenceSelector
 from advisor.answering.guard import leaks_instructions, split_injections, ungrounded_figures
+from advisor.core import Advisor
+from advisor.kb import ingest
+from advisor.kb.store import KnowledgeBase
+from advisor.providers.chat_models import make_chat_model
 from advisor.retrieval.retriever import Retriever
 from advisor.settings import Settings
-from advisor.kb.store import KnowledgeBase
 from advisor.text import CITATION, INVISIBLE
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI, reply, serve

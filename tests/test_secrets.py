@@ -172,11 +172,11 @@ def rendered(node: object) -> Iterator[str]:
 
 
 def test_the_key_is_not_in_the_app_pages_or_session_state(tmp_path: Path, fake: FakeOpenAI, advisor: Advisor) -> None:
-    from tests.app_support import advisor_env, app
+    from tests.app_support import app, app_settings
 
     shutil.copytree(advisor.settings.data_dir, tmp_path / "data")
     env = {k: v for k, v in env_for(tmp_path, fake).items() if k not in ("ADVISOR_DATA_DIR", "ADVISOR_KNOWLEDGE_DIR")}
-    with advisor_env(tmp_path / "data", **env):
+    with app_settings(tmp_path / "data", **env):
         at = app().run()
         fake.script(reply(GOOD))
         at.chat_input[0].set_value(QUESTION).run()

@@ -34,6 +34,8 @@ ANAPHOR = re.compile(
     r"^(this|that|these|those|it|they|the latter|the former|together|solo)\b|\b(match this|rarely do|do too)\b", re.I
 )
 
+CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
+
 
 # "I'm a data analyst", "As a backend developer": the asker's background, which picks among the
 # article's "You're a ..." sections (a question naming two roles is otherwise a coin toss).
@@ -54,7 +56,7 @@ class Unit:
 
 
 def _table_units(block: str) -> list[str]:
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines() if line.strip()]
+    rows = [[c.strip() for c in CELL_SEP.split(line.strip().strip("|"))] for line in block.splitlines() if line.strip()]
     rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c or "--") for c in r)]
     if len(rows) < 2:
         return [" ".join(" ".join(r) for r in rows)]

@@ -21,10 +21,10 @@ import binascii
 import codecs
 import re
 
-from advisor.kb.chunking import split_sentences
-from advisor.text import CITATION, INVISIBLE
 from advisor.answering.evidence import INSTRUCTION_LIKE, LINKISH
+from advisor.kb.chunking import split_sentences
 from advisor.retrieval.lexical import tokenize
+from advisor.text import CITATION, INVISIBLE
 
 WORD_NUMBERS = {
     "one": 1,

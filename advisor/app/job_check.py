@@ -19,9 +19,9 @@ from typing import Any
 
 from advisor.answering.answer import Answer
 from advisor.answering.conversation import roles_in
+from advisor.app.pathfinder import ARTICLE_NAMES, ROLES, Section
 from advisor.errors import InputError
 from advisor.text import strip_invisible
-from advisor.app.pathfinder import ARTICLE_NAMES, ROLES, Section
 
 MAX_POSTING_CHARS = 20_000
 MIN_POSTING_WORDS = 8

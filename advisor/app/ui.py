@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from advisor.core import Advisor
 from advisor.app.display import safe_markdown
+from advisor.core import Advisor
 from advisor.errors import AdvisorError
 from advisor.settings import load_settings
 

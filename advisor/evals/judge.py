@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from advisor import prompts
-from advisor.providers.chat_models import ChatModel, complete, make_chat_model
 from advisor.errors import ProviderError
-from advisor.settings import Settings
 from advisor.evals.suite import Case
+from advisor.providers.chat_models import ChatModel, complete, make_chat_model
+from advisor.settings import Settings
 
 VERDICT = re.compile(r"^\W*verdict\W*(pass|fail)\W*$", re.I | re.M)
 TEMPERATURE = 0.3  # runs must be free to differ, or "N runs" would measure nothing

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from advisor.answering.guard import WORD_NUMBERS, echoes_instructions, figures, sanitize
-from advisor.text import CITATION
 from advisor.evals.suite import Case, Position
+from advisor.text import CITATION
 
 # A trap ("X earns the most, right?") must not be met with agreement.
 AFFIRMATION = re.compile(

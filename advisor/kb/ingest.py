@@ -13,48 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from advisor.kb.chunking import Chunk, chunk_document
-from advisor.providers.embeddings import Embedder
 from advisor.errors import DocumentError, DocumentNotFound, InputError
+from advisor.kb.chunking import Chunk, chunk_document
 from advisor.kb.loaders import SUPPORTED, SourceDocument, doc_id_for, load_path
 from advisor.kb.manifest import DocumentRecord
+from advisor.kb.reports import Change, Progress, SyncReport
 from advisor.kb.store import KnowledgeBase
+from advisor.providers.embeddings import Embedder
 
-Progress = Callable[[int, int], None]
-Status = Literal["added", "replaced", "unchanged", "removed"]
 EMBED_BATCH = 64
-
-
-@dataclass
-class Change:
-    doc_id: str
-    status: Status
-    chunks: int = 0
-    title: str = ""
-    source: str = ""
-    old_hash: str | None = None  # None: the document was not there before
-    new_hash: str | None = None  # None: the document is not there after
-
-
-@dataclass
-class SyncReport:
-    changes: list[Change] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-
-    def count(self, status: Status) -> int:
-        return sum(1 for c in self.changes if c.status == status)
-
-    @property
-    def changed(self) -> list[Change]:
-        """The changes that altered the knowledge base (what an eval diff needs to look at)."""
-        return [c for c in self.changes if c.status != "unchanged"]
 
 
 def embed_text(title: str, section: str, text: str) -> str:
@@ -176,7 +148,9 @@ def _ingest(
     for start in range(0, len(todo), EMBED_BATCH):
         part = todo[start : start + EMBED_BATCH]
         vectors = embedder.embed([embed_text(doc.title, c.section, c.text) for c in part])
-        kb.collection.upsert([c.chunk_id for c in part], vectors, [c.text for c in part], [chunk_meta(doc, c) for c in part])
+        kb.collection.upsert(
+            [c.chunk_id for c in part], vectors, [c.text for c in part], [chunk_meta(doc, c) for c in part]
+        )
         if progress:
             progress(min(start + EMBED_BATCH, len(todo)), len(todo))
     if old is not None and origin == "upload" and old.origin == "knowledge" and old.source == doc.source:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.providers.embeddings import Embedder
 from advisor.kb.ingest import EMBED_BATCH, Progress, embed_text, repair
+from advisor.kb.store import KnowledgeBase
+from advisor.providers.embeddings import Embedder
 from advisor.retrieval.lexical import BM25Index, tokenize
 from advisor.settings import Settings
-from advisor.kb.store import KnowledgeBase
 
 SAMPLE_QUERIES = 25  # stored vectors looked up in the index by verify (one per document, up to this many)
 
@@ -113,7 +113,9 @@ def check(kb: KnowledgeBase) -> VerifyReport:
         )
     elif vectors:
         nearest = kb.collection.nearest([vectors[c] for c in probes], 1)
-        lost = [c for c, got in zip(probes, nearest, strict=True) if not got or (got[0][0] != c and got[0][1] < 1 - 1e-4)]
+        lost = [
+            c for c, got in zip(probes, nearest, strict=True) if not got or (got[0][0] != c and got[0][1] < 1 - 1e-4)
+        ]
         if lost:
             report.problems.append(f"the vector index does not find {len(lost)} stored chunk(s): {_sample(lost, 3)}")
 

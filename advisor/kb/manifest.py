@@ -161,9 +161,7 @@ class ManifestStore:
         self._signature = backend.signature()
         self.is_new = self._signature is None
         text = backend.read()
-        self.manifest = (
-            self._parse(text) if text is not None else Manifest(default_collection, embed_model, dimension)
-        )
+        self.manifest = self._parse(text) if text is not None else Manifest(default_collection, embed_model, dimension)
 
     @property
     def where(self) -> str:

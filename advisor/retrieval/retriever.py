@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from advisor.kb.store import KnowledgeBase
 from advisor.providers.embeddings import Embedder
 from advisor.retrieval.lexical import BM25Index, tokenize
 from advisor.settings import Settings
-from advisor.kb.store import KnowledgeBase
 
 RRF_K = 60
 CANDIDATES = 20

@@ -1,0 +1,101 @@
+"""The ``advisor`` command: ask, chat, kb, ui, info, eval.
+
+A thin shell over :class:`advisor.core.Advisor`, one module per command group. Every :class:`AdvisorError`
+becomes one line on stderr and a non-zero exit; there are no tracebacks for things a user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from advisor.cli.chat import cmd_ask, cmd_chat
+from advisor.cli.eval import cmd_eval
+from advisor.cli.kb import cmd_kb
+from advisor.cli.serve import cmd_serve
+from advisor.cli.ui import cmd_info, cmd_ui
+from advisor.errors import AdvisorError
+from advisor.settings import load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="advisor", description="A grounded career advisor for AI roles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one question (streams, then lists sources)")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help='read {"question", "history"} lines from stdin')
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="interactive chat with memory")
+    chat.set_defaults(func=cmd_chat)
+
+    kb = sub.add_parser("kb", help="manage the knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    add = kb_sub.add_parser("add", help="add files or folders (.md .txt .html .pdf)")
+    add.add_argument("paths", nargs="+")
+    update = kb_sub.add_parser("update", help="re-ingest what changed in the knowledge folder")
+    update.add_argument("-v", "--verbose", action="store_true")
+    listing = kb_sub.add_parser("list", help="list documents")
+    listing.add_argument("--json", action="store_true")
+    show = kb_sub.add_parser("show", help="show one document (by ID, path or file name)")
+    show.add_argument("doc")
+    remove = kb_sub.add_parser("remove", help="remove one document (by ID, path or file name)")
+    remove.add_argument("doc")
+    verify = kb_sub.add_parser("verify", help="check that manifest, Chroma and BM25 agree (exit 1 if not)")
+    verify.add_argument("--repair", action="store_true", help="fix stray or missing chunks, then check again")
+    verify.add_argument("--json", action="store_true")
+    kb_sub.add_parser("rebuild", help="re-embed everything into a new collection, then switch to it")
+    kb.set_defaults(func=cmd_kb)
+
+    ui = sub.add_parser("ui", help="start the Streamlit chat UI")
+    ui.add_argument("--port", type=int, default=8501)
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.set_defaults(func=cmd_ui)
+
+    ev = sub.add_parser("eval", help="run the eval suite; write a report to evals/reports/")
+    ev.add_argument("--provider", choices=["local", "openai"], help="evaluate this provider")
+    ev.add_argument("--model", help="chat model name, or a path to a .gguf file")
+    ev.add_argument("--category", action="append", choices=["position", "out_of_scope", "adversarial"])
+    ev.add_argument("--kind", action="append", help="only these case kinds (direct, paraphrase, follow_up, trap, ...)")
+    ev.add_argument("--case", action="append", help="only cases whose id is or starts with this (repeatable)")
+    ev.add_argument("--limit", type=int, help="only the first N cases")
+    ev.add_argument("--k", type=int, default=3, help="retrieval hit@k (default 3)")
+    ev.add_argument("--baseline", metavar="REPORT", help="diff against an earlier report (.json)")
+    ev.add_argument("--changed", action="store_true", help="show how answers changed since the latest report")
+    ev.add_argument("--min-pass", type=float, help="exit non-zero if the overall pass rate is below this (0-1 or %%)")
+    ev.add_argument("--gate", action="store_true", help="exit non-zero if below the committed evals/baseline.json")
+    ev.add_argument("--write-baseline", action="store_true", help="make this run the committed baseline")
+    ev.add_argument("--judge-runs", type=int, default=3, help="LLM-judge runs per case (ADVISOR_JUDGE_MODEL)")
+    ev.add_argument("--no-judge", action="store_true", help="skip the LLM judge even if configured")
+    ev.add_argument("--out", help="report folder (default evals/reports)")
+    ev.set_defaults(func=cmd_eval)
+
+    serve = sub.add_parser("serve", help="serve the OpenAI-compatible API (POST /v1/chat/completions)")
+    serve.add_argument("--host", default="127.0.0.1", help="beyond loopback, ADVISOR_API_KEYS must be set")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    info = sub.add_parser("info", help="show the configuration in use")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from advisor.core import Advisor
+
+        settings = load_settings()
+        return int(args.func(args, Advisor(settings)))
+    except AdvisorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
