@@ -9,8 +9,10 @@
   429 more requests in flight than ``ADVISOR_MAX_CONCURRENCY``, 503 while the knowledge base is empty
   or being rebuilt.
 
-The advisor is synchronous: FastAPI runs these handlers in its thread pool, and the concurrency limit
-keeps that pool from queueing more answers than the machine can make.
+The advisor is synchronous: answers run in the thread pool, and the concurrency limit keeps that pool
+from queueing more answers than the machine can make. Handlers' annotations are resolved by FastAPI from
+this module's globals, hence the module-level imports (``advisor serve`` imports this module only when
+the ``serve`` extra is installed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from advisor.api import access, shapes
 from advisor.core import Advisor
@@ -108,12 +115,8 @@ def conversation(body: Any) -> tuple[str, list[dict[str, str]]]:
     return turns[-1]["content"], turns[:-1]
 
 
-def create_app(advisor: Advisor, host: str = "127.0.0.1") -> Any:
+def create_app(advisor: Advisor, host: str = "127.0.0.1") -> FastAPI:
     """The API over ``advisor``. ``host`` is where it listens: beyond loopback, admin calls need the admin key."""
-    from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, StreamingResponse
-
     settings = advisor.settings
     chat_keys = settings.chat_keys
     admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
@@ -211,8 +214,6 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> Any:
         cid, created = shapes.completion_id(), int(time.time())
         if not body.get("stream"):
             try:
-                from starlette.concurrency import run_in_threadpool
-
                 answer = await run_in_threadpool(advisor.ask, question, history)
             finally:
                 gate.leave()
@@ -274,8 +275,6 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> Any:
                 "invalid_request_error",
                 "too_large",
             )
-        from starlette.concurrency import run_in_threadpool
-
         change = await run_in_threadpool(advisor.add_upload, data, name)
         return _change(change)
 
