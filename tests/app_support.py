@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,44 +9,34 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from advisor.app.main import PAGES_DIR
 from advisor.settings import PROJECT_DIR
+from tests.conftest import advisor_env, use_env
 
 # The first run of a page loads the models and indexes the article: give it time on a busy 2-core box.
 TIMEOUT_S = 600
 
 
 @contextmanager
-def advisor_env(data_dir: Path, **extra: str) -> Iterator[None]:
-    """ADVISOR_* variables for the app (it reads them like the real one does), restored afterwards."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith(("ADVISOR_", "OPENAI_"))}
-    for key in saved:
-        del os.environ[key]
-    os.environ.update(
-        {
-            "ADVISOR_DATA_DIR": str(data_dir),
-            "ADVISOR_KNOWLEDGE_DIR": str(PROJECT_DIR / "knowledge"),
-            "ADVISOR_PROVIDER": "local",
-            **extra,
-        }
-    )
-    try:
+def app_settings(data_dir: Path, **extra: str) -> Iterator[None]:
+    """The app reads its settings from the environment like the real one does: set them, restore afterwards."""
+    with use_env(advisor_env(data_dir, **extra)):
         yield
-    finally:
-        for key in [k for k in os.environ if k.startswith(("ADVISOR_", "OPENAI_"))]:
-            del os.environ[key]
-        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
 def app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One data dir (the article only) for the read-mostly page tests: the app's Advisor is built once."""
     data = tmp_path_factory.mktemp("app") / "data"
-    with advisor_env(data):
+    with app_settings(data):
         yield data
 
 
-def app(page: str = "streamlit_app.py") -> AppTest:
-    return AppTest.from_file(str(PROJECT_DIR / page), default_timeout=TIMEOUT_S)
+def app(page: str | None = None) -> AppTest:
+    """The whole app through the checkout's streamlit_app.py (the chat page first), or one page of
+    advisor/app/pages/ on its own, by name (``app("knowledge_base")``; ``"pages/knowledge_base.py"`` works too)."""
+    script = PROJECT_DIR / "streamlit_app.py" if page is None else PAGES_DIR / f"{Path(page).stem}.py"
+    return AppTest.from_file(str(script), default_timeout=TIMEOUT_S)
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The chat page (streamlit_app.py) under Streamlit's AppTest: real advisor, real models, tmp data dir."""
+"""The chat page (the whole app: chat first) under Streamlit's AppTest: real advisor, real models, tmp data dir."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_support import advisor_env, app, app_env, texts  # noqa: F401  (fixture)
+from tests.app_support import app, app_env, app_settings, texts  # noqa: F401  (fixture)
 from tests.llama_server import free_port
 
 
@@ -80,7 +80,7 @@ def test_thumbs_down_saves_a_draft_eval_case_with_question_answer_and_sources() 
 
 def test_a_provider_outage_shows_a_friendly_error_and_keeps_the_question(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens here: a real connection failure
-    with advisor_env(
+    with app_settings(
         tmp_path / "data",
         ADVISOR_PROVIDER="openai",
         ADVISOR_OPENAI_BASE_URL=dead,

@@ -43,7 +43,7 @@ def write_report(folder: Path, rid: str, cases: list[dict]) -> None:
 
 
 def evals_page(folder: Path):  # type: ignore[no-untyped-def]
-    at = app("pages/evals.py")
+    at = app("evals")
     at.session_state["reports_dir"] = str(folder)
     return at.run()
 

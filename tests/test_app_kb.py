@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_support import advisor_env, app, texts
+from tests.app_support import app, app_settings, texts
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ BAD_UPLOADS = [
 @pytest.fixture(scope="module")
 def kb_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data = tmp_path_factory.mktemp("app-kb") / "data"
-    with advisor_env(data):
+    with app_settings(data):
         yield data
 
 
@@ -46,7 +46,7 @@ def listed_ids(at) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def kb_page_with(uploads: list[tuple[str, bytes]], replace: str | None = None):  # type: ignore[no-untyped-def]
-    at = app("pages/knowledge_base.py")
+    at = app("knowledge_base")
     at.session_state["pending_uploads"] = uploads
     if replace:
         at.session_state["pending_replace"] = replace
@@ -54,7 +54,7 @@ def kb_page_with(uploads: list[tuple[str, bytes]], replace: str | None = None): 
 
 
 def test_the_page_lists_the_article_with_chunks_added_and_hash(kb_env: Path) -> None:
-    at = app("pages/knowledge_base.py").run()
+    at = app("knowledge_base").run()
     assert not at.exception
     table = at.dataframe[0].value
     row = table[table["id"] == ARTICLE_ID].iloc[0]
@@ -65,7 +65,7 @@ def test_the_page_lists_the_article_with_chunks_added_and_hash(kb_env: Path) -> 
     ("name", "data"), BAD_UPLOADS, ids=[n.encode("ascii", "replace").decode() for n, _ in BAD_UPLOADS]
 )
 def test_a_bad_upload_shows_an_error_and_leaves_the_kb_unchanged(kb_env: Path, name: str, data: bytes) -> None:
-    app("pages/knowledge_base.py").run()  # make sure the knowledge base exists
+    app("knowledge_base").run()  # make sure the knowledge base exists
     before = manifest_digest(kb_env)
     at = kb_page_with([(name, data)])
     assert not at.exception

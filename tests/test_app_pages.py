@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_support import advisor_env, app, app_env, texts  # noqa: F401  (fixture)
+from tests.app_support import app, app_env, app_settings, texts  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("app_env")]
 
@@ -25,7 +25,7 @@ def submit(at, label: str):  # type: ignore[no-untyped-def]
 
 
 def test_the_profile_form_returns_a_cited_recommendation() -> None:
-    at = app("pages/find_my_path.py").run()
+    at = app("find_my_path").run()
     assert not at.exception
     at.selectbox[0].select("Software engineer")
     at.number_input[0].set_value(4)
@@ -42,7 +42,7 @@ def test_the_profile_form_returns_a_cited_recommendation() -> None:
 
 
 def test_a_background_the_article_does_not_cover_is_said_not_invented() -> None:
-    at = app("pages/find_my_path.py").run()
+    at = app("find_my_path").run()
     at.selectbox[0].select("Something else")
     at.number_input[0].set_value(0)
     at.text_area[0].set_value("gardening and cooking")
@@ -57,7 +57,7 @@ def test_a_background_the_article_does_not_cover_is_said_not_invented() -> None:
 
 
 def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is() -> None:
-    at = app("pages/job_check.py").run()
+    at = app("job_check").run()
     at.text_area[0].set_value(DS_POSTING_TITLED_AI)
     submit(at, "Which role is it really?")
     assert not at.exception
@@ -70,7 +70,7 @@ def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is() -> None:
 
 
 def test_an_ml_posting_is_ml_engineering() -> None:
-    at = app("pages/job_check.py").run()
+    at = app("job_check").run()
     at.text_area[0].set_value(ML_POSTING)
     submit(at, "Which role is it really?")
     assert not at.exception
@@ -79,7 +79,7 @@ def test_an_ml_posting_is_ml_engineering() -> None:
 
 
 def test_a_title_alone_is_refused_with_a_clear_message() -> None:
-    at = app("pages/job_check.py").run()
+    at = app("job_check").run()
     at.text_area[0].set_value("AI Engineer")
     submit(at, "Which role is it really?")
     assert not at.exception

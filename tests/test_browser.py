@@ -1,12 +1,12 @@
-"""The UI in a real browser: ``streamlit run streamlit_app.py`` on a loopback port, driven by Playwright
-with Debian's Chromium. Asks a question and waits for the streamed answer and its sources, uploads a
+"""The UI in a real browser: ``advisor ui`` on a loopback port, started outside the checkout (so the
+Streamlit options come from its command line, as for an installed advisor), driven by Playwright with
+Debian's Chromium. Asks a question and waits for the streamed answer and its sources, uploads a
 document holding a unique fact and asks about it, and checks that the page made no request to any host
 but the app's own. Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import pytest
 
 from advisor.settings import PROJECT_DIR
+from tests.conftest import advisor_env
 from tests.llama_server import free_port, stop, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,31 +50,12 @@ pytestmark = [
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("browser")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADVISOR_", "OPENAI_"))}
-    env.update(
-        ADVISOR_DATA_DIR=str(data / "data"),
-        ADVISOR_KNOWLEDGE_DIR=str(PROJECT_DIR / "knowledge"),
-        ADVISOR_PROVIDER="local",
-    )
+    env = advisor_env(data / "data")
     log = data / "streamlit.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(PROJECT_DIR / "streamlit_app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=PROJECT_DIR,
+            [sys.executable, "-m", "advisor.cli", "ui", "--port", str(port), "--host", "127.0.0.1"],
+            cwd=data,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""Read eval reports (``evals/reports/*.json``, written by ``advisor eval``) for the dashboard.
+"""Read eval reports (the ``*.json`` files ``advisor eval`` writes: see ``report.reports_dir``) for the dashboard.
 
 Reports are files other tools write and people may edit, so everything here is defensive: a file that
 isn't valid JSON or lacks a summary is listed as unreadable, never a crash; missing fields become
@@ -11,10 +11,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from advisor.settings import PROJECT_DIR
-
-REPORTS_DIR = PROJECT_DIR / "evals" / "reports"
 
 
 @dataclass
@@ -121,7 +117,7 @@ def parse_report(path: Path, data: Any) -> ReportView:
     )
 
 
-def load_reports(folder: Path = REPORTS_DIR) -> tuple[list[ReportView], list[str]]:
+def load_reports(folder: Path) -> tuple[list[ReportView], list[str]]:
     """Readable reports oldest first (by file name, a UTC timestamp), and notes on the unreadable ones."""
     views: list[ReportView] = []
     problems: list[str] = []

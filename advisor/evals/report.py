@@ -5,6 +5,7 @@
 - ``diff_reports``: which cases flipped between two reports, and how each changed answer changed.
 - ``gate``: compares a report with ``evals/baseline.json``; any category below its baseline rate fails.
 It deliberately keeps no history of its own: reports are files; the baseline is one committed file.
+Reports go to :func:`reports_dir`: ``evals/reports/`` in a checkout, the data dir's ``reports/`` when installed.
 """
 
 from __future__ import annotations
@@ -14,12 +15,25 @@ import json
 from pathlib import Path
 from typing import Any
 
+from advisor import resources
 from advisor.errors import ConfigError
-from advisor.evals.suite import EVALS_DIR
+from advisor.settings import Settings, load_settings
 
-REPORTS_DIR = EVALS_DIR / "reports"
-BASELINE = EVALS_DIR / "baseline.json"
+BASELINE = resources.evals_dir() / "baseline.json"
 GATED = ("position", "out_of_scope", "adversarial")
+
+
+def reports_dir(settings: Settings) -> Path:
+    """Where reports go: ``evals/reports/`` in a checkout, else ``reports/`` in the settings' data dir."""
+    return resources.reports_dir(settings.data_dir)
+
+
+def __getattr__(name: str) -> Path:
+    # REPORTS_DIR, for callers that don't hold the settings: when installed it depends on ADVISOR_DATA_DIR,
+    # so it is worked out when read, from the environment, never at import.
+    if name == "REPORTS_DIR":
+        return reports_dir(load_settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -34,7 +48,7 @@ def load_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def reports_in(folder: Path = REPORTS_DIR) -> list[Path]:
+def reports_in(folder: Path) -> list[Path]:
     """Report files, oldest first (their names are UTC timestamps)."""
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
@@ -105,7 +119,8 @@ def make_baseline(report: dict[str, Any], report_path: str) -> dict[str, Any]:
     }
 
 
-def load_baseline(path: Path = BASELINE) -> dict[str, Any]:
+def load_baseline(path: Path | None = None) -> dict[str, Any]:
+    path = path or BASELINE
     try:
         return dict(json.loads(Path(path).read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -225,9 +240,7 @@ def render_diff(diff: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_report(
-    report: dict[str, Any], folder: Path = REPORTS_DIR, diff: dict[str, Any] | None = None
-) -> tuple[Path, Path]:
+def write_report(report: dict[str, Any], folder: Path, diff: dict[str, Any] | None = None) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     if diff is not None:
         report = {**report, "diff": diff}

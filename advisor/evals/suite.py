@@ -14,10 +14,9 @@ from typing import Any
 
 import yaml
 
+from advisor import resources
 from advisor.errors import ConfigError
-from advisor.settings import PROJECT_DIR
 
-EVALS_DIR = PROJECT_DIR / "evals"
 POSITION_KINDS = ("direct", "paraphrase", "follow_up", "trap")
 CATEGORIES = ("position", "out_of_scope", "adversarial")
 
@@ -141,8 +140,11 @@ def _read(path: Path) -> Any:
 
 
 def load_suite(evals_dir: Path | None = None) -> Suite:
-    """The positions in ``positions.yaml`` (with their cases) plus ``cases.yaml``'s other cases."""
-    folder = evals_dir or EVALS_DIR
+    """The positions in ``positions.yaml`` (with their cases) plus ``cases.yaml``'s other cases.
+
+    ``evals_dir`` defaults to the suite the advisor ships (``evals/`` in a checkout, its copy when installed).
+    """
+    folder = evals_dir or resources.evals_dir()
     files = [folder / "positions.yaml", folder / "cases.yaml"]
     ledger, others = _read(files[0]), _read(files[1]) or {}
     if not isinstance(ledger, dict) or not isinstance(ledger.get("positions"), list):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from advisor.app.ui import get_advisor
 from advisor.errors import AdvisorError
 from advisor.kb.loaders import SUPPORTED
-from advisor.app.ui import get_advisor
 
 TYPES = sorted(ext.lstrip(".") for ext in SUPPORTED)
 

@@ -7,9 +7,9 @@ import streamlit as st
 
 from advisor.app import job_check as jobs
 from advisor.app.display import safe_markdown
-from advisor.errors import AdvisorError
 from advisor.app.pathfinder import ARTICLE_NAMES
 from advisor.app.ui import get_advisor, render_cited
+from advisor.errors import AdvisorError
 
 st.title("Is this job really…?")
 st.caption(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from advisor.app import pathfinder
-from advisor.errors import AdvisorError
 from advisor.app.ui import get_advisor, render_cited
+from advisor.errors import AdvisorError
 
 st.title("Find my path")
 st.caption(

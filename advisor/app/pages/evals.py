@@ -1,4 +1,4 @@
-"""Evals: the latest report from ``evals/reports/`` (written by ``advisor eval``) and pass rates over time."""
+"""Evals: the latest report ``advisor eval`` wrote (``evals/reports/`` in a checkout) and pass rates over time."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from advisor.app.display import safe_markdown
-from advisor.app.eval_dashboard import REPORTS_DIR, history, load_reports
+from advisor.app.eval_dashboard import history, load_reports
+from advisor.app.ui import get_advisor
+from advisor.evals.report import reports_dir
 
 st.title("Evals")
 st.caption("How often the advisor says what the article says: `advisor eval` writes a report; the latest is shown.")
 
-folder = Path(st.session_state.get("reports_dir", REPORTS_DIR))
+folder = Path(st.session_state.get("reports_dir") or reports_dir(get_advisor().settings))
 views, problems = load_reports(folder)
 for problem in problems:
     st.warning(problem)
