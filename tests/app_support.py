@@ -18,10 +18,18 @@ TIMEOUT_S = 600
 
 
 @contextmanager
-def app_settings(data_dir: Path, **extra: str) -> Iterator[None]:
-    """The app reads its settings from the environment like the real one does: set them, restore afterwards."""
-    with use_env(advisor_env(data_dir, **extra)):
-        yield
+def app_settings(data_dir: Path, address: str = "127.0.0.1", **extra: str) -> Iterator[None]:
+    """The app reads its settings from the environment like the real one does: set them, restore afterwards.
+    ``address`` is the address the app is bound to (``advisor ui`` binds 127.0.0.1 unless told otherwise)."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", address)
+    try:
+        with use_env(advisor_env(data_dir, **extra)):
+            yield
+    finally:
+        config.set_option("server.address", before)
 
 
 @pytest.fixture(scope="session")

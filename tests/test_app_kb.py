@@ -118,3 +118,49 @@ def test_a_remote_image_in_an_uploaded_document_is_never_rendered(kb_env: Path) 
     for text in rendered:
         assert "![" not in text
         assert "https://tracker.example/p.png" not in text
+
+
+ADMIN_KEY = "kb-admin-key-for-the-test"
+NEW_DOC = (
+    "falconry.md",
+    b"# Falconry careers\n\nA falconer trains birds of prey for bird control at airports and landfills.",
+)
+
+
+def test_beyond_loopback_without_an_admin_key_the_page_is_read_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with app_settings(data, address="0.0.0.0"):
+        app("knowledge_base").run()  # builds the knowledge base (the article)
+        before = manifest_digest(data)
+        at = kb_page_with([NEW_DOC])
+    assert not at.exception
+    assert any("ADVISOR_ADMIN_KEY is not set" in w for w in texts(at, "warning"))
+    assert any("needs the admin key" in e for e in texts(at, "error"))
+    assert not at.tabs  # no upload, replace or remove forms
+    assert manifest_digest(data) == before
+
+
+def test_beyond_loopback_writes_need_the_right_admin_key(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with app_settings(data, address="0.0.0.0", ADVISOR_ADMIN_KEY=ADMIN_KEY):
+        app("knowledge_base").run()
+        before = manifest_digest(data)
+        wrong = app("knowledge_base")
+        wrong.session_state["admin_key"] = "not-the-key"
+        wrong.session_state["pending_uploads"] = [NEW_DOC]
+        wrong.run()
+        assert any("not the admin key" in e for e in texts(wrong, "error"))
+        assert manifest_digest(data) == before
+        right = app("knowledge_base")
+        right.session_state["admin_key"] = ADMIN_KEY
+        right.session_state["pending_uploads"] = [NEW_DOC]
+        right.run()
+    assert not right.exception
+    assert any("falconry" in s and "added" in s for s in texts(right, "success"))
+    assert "falconry" in listed_ids(right)
+
+
+def test_on_loopback_the_page_asks_for_no_key(kb_env: Path) -> None:
+    at = app("knowledge_base").run()  # kb_env binds 127.0.0.1, as `advisor ui` does by default
+    assert not at.exception
+    assert not at.text_input and len(at.tabs) == 3

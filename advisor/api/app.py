@@ -28,7 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from advisor.api import access, shapes
+from advisor import access
+from advisor.api import shapes
 from advisor.core import Advisor
 from advisor.errors import (
     AdvisorError,

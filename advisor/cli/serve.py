@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from advisor.api import access
+from advisor import access
 from advisor.errors import MissingDependencyError
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from advisor import access
 from advisor.app.ui import get_advisor
 from advisor.errors import AdvisorError
 from advisor.kb.loaders import SUPPORTED
@@ -32,16 +33,44 @@ def apply_uploads(files: list[tuple[str, bytes]], replace_id: str | None = None)
         st.session_state.kb_messages.append(("success", text))
 
 
+def may_write() -> bool:
+    """Writes are open when the app listens on loopback only; beyond it they need ADVISOR_ADMIN_KEY.
+
+    Streamlit's default address (unset) means every interface, so only an explicit loopback bind
+    (``advisor ui`` binds 127.0.0.1 unless told otherwise) counts as loopback.
+    """
+    if access.is_loopback(st.get_option("server.address")):
+        return True
+    admin_key = get_advisor().settings.admin_key
+    if admin_key is None:
+        st.warning(
+            "This app is reachable from other machines and ADVISOR_ADMIN_KEY is not set, "
+            "so uploads and removals are turned off. The list below is read-only."
+        )
+        return False
+    given = st.text_input("Admin key (needed to change the knowledge base)", type="password", key="admin_key")
+    if access.key_matches(given, [admin_key.get_secret_value()]):
+        return True
+    if given:
+        st.error("That is not the admin key.")
+    return False
+
+
 st.set_page_config(layout="wide")  # the document table needs the room
 st.title("Knowledge base")
 st.caption("The documents answers come from. Changes apply at once to the chat (same core calls as `advisor kb`).")
 st.session_state.setdefault("kb_messages", [])
+writable = may_write()
 
 # Files can also be handed over in session state (how the AppTest tests drive this page; AppTest
-# can't fill a file uploader). They go through exactly the same path as an upload.
+# can't fill a file uploader). They go through exactly the same path as an upload, and the same check.
 pending = st.session_state.pop("pending_uploads", None)
 if pending:
-    apply_uploads(pending, st.session_state.pop("pending_replace", None))
+    replace_id = st.session_state.pop("pending_replace", None)
+    if writable:
+        apply_uploads(pending, replace_id)
+    else:
+        st.session_state.kb_messages.append(("error", "not changed: this needs the admin key"))
 
 advisor = get_advisor()
 for kind, text in st.session_state.kb_messages:
@@ -81,6 +110,9 @@ if docs:
     )
 else:
     st.info("The knowledge base is empty: upload a document below.")
+
+if not writable:
+    st.stop()
 
 tab_add, tab_replace, tab_remove = st.tabs(["Upload", "Replace", "Remove"])
 with tab_add, st.form("upload", clear_on_submit=True):

@@ -1,8 +1,9 @@
-"""Who may call the API: bearer keys for chat, an admin key for knowledge-base writes, and the loopback rule.
+"""Who may use the advisor over a network: the loopback rule and key checks, shared by ``advisor serve`` and the app.
 
-Bound to a loopback address the API may run open (only this machine can reach it). Bound to any other
-address it refuses to start without chat keys, and knowledge-base writes need the admin key. Keys are
-compared in constant time and never logged or echoed.
+Bound to a loopback address, the API and the app may run open (only this machine can reach them). Bound
+to any other address, the API refuses to start without chat keys (``ADVISOR_API_KEYS``), and knowledge-base
+writes, in the API and on the app's Knowledge base page, need the admin key (``ADVISOR_ADMIN_KEY``). Keys
+are compared in constant time and never logged or echoed.
 """
 
 from __future__ import annotations
