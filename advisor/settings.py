@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = None
     max_concurrency: int = Field(4, ge=1, le=1000)  # answers in flight before the API says 429
     max_request_bytes: int = Field(1_000_000, ge=1000, le=100_000_000)  # larger API bodies get 413
+    # Conversations and the answer log (SQLite files in the data dir), and Python logging.
+    log: Literal["on", "off"] = "on"  # the answer log; "off" records nothing
+    log_max_records: int = Field(10_000, ge=10, le=10_000_000)  # oldest answer records go first
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    langsmith_tracing: bool = False  # LangSmith tracing only when opted in here, whatever LANGSMITH_TRACING says
 
     def __init__(self, **values: Any) -> None:
         """Fields from ``values``, else from the environment (see :func:`load_settings`), validated."""
@@ -116,10 +121,15 @@ class Settings(BaseSettings):
         environ = _ENVIRON.get()
         return init_settings, _Environment(settings_cls, _environment(os.environ) if environ is None else environ)
 
-    @field_validator("provider", "embed_provider", "answer_mode", mode="before")
+    @field_validator("provider", "embed_provider", "answer_mode", "log", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("local_model", "data_dir", "knowledge_dir")
     @classmethod
@@ -168,6 +178,16 @@ class Settings(BaseSettings):
     @property
     def feedback_dir(self) -> Path:
         return self.data_dir / "feedback"
+
+    @property
+    def chats_path(self) -> Path:
+        """The SQLite file of stored conversations."""
+        return self.data_dir / "chats.sqlite3"
+
+    @property
+    def answer_log_path(self) -> Path:
+        """The SQLite file of the answer log (one record per answer)."""
+        return self.data_dir / "answer_log.sqlite3"
 
     @property
     def effective_answer_mode(self) -> Literal["grounded", "generative"]:

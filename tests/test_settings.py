@@ -222,6 +222,8 @@ def documented(cell: str, like: object) -> object:
         return None
     if isinstance(like, Path):
         return PROJECT_DIR / first
+    if isinstance(like, bool):  # before int: a bool is an int
+        return first.lower() in ("true", "on", "1", "yes")
     if isinstance(like, int | float):
         return type(like)(first)
     return first
