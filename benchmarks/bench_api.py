@@ -70,7 +70,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run(n_questions: int = 20, per_client: int = 4) -> common.Section:
+def run(n_questions: int = 20, per_client: int = 4, advisor=None) -> common.Section:  # type: ignore[no-untyped-def]
     from advisor.core import Advisor
 
     section = common.Section("api", "7. API overhead and throughput", load_before=common.load())
@@ -78,8 +78,8 @@ def run(n_questions: int = 20, per_client: int = 4) -> common.Section:
     labelled, source = common.labelled_questions(("direct",))
     questions = common.spread([q.question for q in labelled], n_questions)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        data = Path(tmp) / "data"
-        advisor = Advisor(common.settings_for(data))
+        advisor = advisor or Advisor(common.settings_for(Path(tmp) / "data"))
+        data = advisor.settings.data_dir  # the server reads the same knowledge base
         advisor.warm_up()
         advisor.ask(questions[0])  # one-off costs out of the figures, for both sides
         port = _free_port()

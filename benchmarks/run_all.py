@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_answer
+import bench_api
 import bench_embed
 import bench_memory
 import bench_quality
@@ -32,6 +33,7 @@ FULL = {
     "answer": {"n_questions": 20},
     "quality": {},
     "memory": {"target_chunks": 10_000},
+    "api": {"n_questions": 20, "per_client": 4},
 }
 QUICK = {
     "embed": {"copies": 1, "rounds": 1, "shapes": [(4, 32)], "min_tokens": 128},
@@ -39,6 +41,7 @@ QUICK = {
     "answer": {"n_questions": 2},
     "quality": {"limit": 6},
     "memory": {"target_chunks": 100},
+    "api": {"n_questions": 2, "per_client": 1},
 }
 
 
@@ -50,24 +53,26 @@ def run_all(quick: bool = False, cache: Path | None = None) -> tuple[dict[str, s
     facts = common.machine()
     facts["load at start (1/5/15 min)"] = common.load()
     sections = []
-    print("1/6 embedding throughput", flush=True)
+    print("1/7 embedding throughput", flush=True)
     embed = bench_embed.run(**sizes["embed"])
     sections.append(embed)
-    print("2/6 query latency", flush=True)
+    print("2/7 query latency", flush=True)
     sections.append(bench_query.run(**sizes["query"]))
-    print("3/6 answer latency", flush=True)
+    print("3/7 answer latency", flush=True)
     sections.append(bench_answer.run(**sizes["answer"]))
-    print("4/6 retrieval quality", flush=True)
+    print("4/7 retrieval quality", flush=True)
     sections.append(bench_quality.run(**sizes["quality"]))
     work = Path(tempfile.mkdtemp(prefix="bench-kb-"))
     try:
-        print("5/6 memory", flush=True)
+        print("5/7 memory", flush=True)
         memory = bench_memory.run(work, **sizes["memory"])
         sections.append(memory)
-        print("6/6 update cost", flush=True)
+        print("6/7 update cost", flush=True)
         sections.append(bench_update.run(work, embed.data["ours_chunks_per_s"], memory.data["ingest"]["seconds"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print("7/7 API overhead and throughput", flush=True)
+    sections.append(bench_api.run(**sizes["api"]))
     facts["load at end (1/5/15 min)"] = common.load()
     return facts, sections, time.perf_counter() - started
 

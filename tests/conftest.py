@@ -55,6 +55,19 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+# Fixtures that load the real models or start a server. A test that uses one belongs to the slow tier
+# whatever its module says, so `-m "not slow"` stays a tier that loads nothing heavy.
+HEAVY_FIXTURES = frozenset(
+    {"advisor", "embedder", "any_advisor", "llama_server", "chroma_server", "store_url", "app_env"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if OUTSIDE_ATTEMPTS:
         print(

@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import bench_answer  # noqa: E402
+import bench_api  # noqa: E402
 import bench_embed  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_quality  # noqa: E402
@@ -94,3 +95,12 @@ def test_report_renders_every_section(sections: dict[str, common.Section]) -> No
     for section in ordered:
         assert f"## {section.title}" in text
     assert "| figure | ours | anchor / target | verdict |" in text
+
+
+@pytest.mark.server
+def test_the_api_benchmark_compares_the_same_answers_and_measures_throughput(advisor: Advisor) -> None:
+    data = bench_api.run(n_questions=2, per_client=1, advisor=advisor).data
+    assert data["questions"] == 2 and data["in_process"]["n"] == data["api"]["n"] == 2
+    assert data["api"]["p50"] > 0 and data["in_process"]["p50"] > 0
+    assert set(data["throughput_answers_per_s"]) == {1, 4, 8}
+    assert all(rate > 0 for rate in data["throughput_answers_per_s"].values())
