@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from advisor import resources
 from advisor.cli.progress import progress_bar
 from advisor.errors import InputError
 from advisor.settings import PROJECT_DIR, load_settings
@@ -41,7 +42,7 @@ def cmd_eval(args: argparse.Namespace, advisor: Any) -> int:
         suite.cases = suite.cases[: args.limit]
     if not suite.cases:
         raise InputError("no eval cases match --category/--kind")
-    out_dir = Path(args.out) if args.out else reports.REPORTS_DIR
+    out_dir = Path(args.out) if args.out else reports.reports_dir(advisor.settings)
     earlier = None
     if args.baseline:
         earlier = reports.load_report(Path(args.baseline))
@@ -77,6 +78,8 @@ def cmd_eval(args: argparse.Namespace, advisor: Any) -> int:
             f"error: {summary['overall']['errors']} case(s) raised errors; the scores are incomplete", file=sys.stderr
         )
         status = 1
+    if args.write_baseline and resources.checkout_dir() is None:
+        raise InputError("--write-baseline updates evals/baseline.json in a source checkout; run it from one")
     if args.write_baseline:
         baseline = reports.make_baseline(report, os.path.relpath(json_path, PROJECT_DIR))
         reports.BASELINE.write_text(json.dumps(baseline, indent=2) + "\n", encoding="utf-8")
