@@ -203,7 +203,8 @@ class OpenAIChatModel:
     refused connections, waiting what ``retry-after`` asks for (or an exponential backoff); a wait that
     would overrun the deadline is not started. Rejected credentials (401/403) and bad requests are
     never retried. A stream that breaks off, or ends without a finish reason, after text has arrived
-    raises :class:`StreamInterruptedError` carrying that text.
+    raises :class:`StreamInterruptedError` carrying that text. LangSmith tracing of these calls stays off
+    unless ``ADVISOR_LANGSMITH_TRACING=true`` (:func:`advisor.langchain.untraced`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -232,6 +233,8 @@ class OpenAIChatModel:
         self._build = build
 
     def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]:
+        from advisor.langchain import untraced  # lazy: it imports the core; langchain_core is loaded already
+
         llm = self._build(max_tokens=max_tokens, temperature=temperature)
         deadline = time.monotonic() + self._settings.timeout
         attempt = 0
@@ -241,7 +244,8 @@ class OpenAIChatModel:
             finished = False
             try:
                 remaining = max(deadline - time.monotonic(), 0.05)
-                for chunk in llm.stream(messages, timeout=remaining):
+                # LangSmith sees no knowledge-base text unless ADVISOR_LANGSMITH_TRACING=true.
+                for chunk in untraced(llm.stream(messages, timeout=remaining), self._settings):
                     text = chunk.content if isinstance(chunk.content, str) else ""
                     if text:
                         parts.append(text)
