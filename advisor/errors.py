@@ -81,3 +81,11 @@ class StreamInterruptedError(ProviderError):
     def __init__(self, message: str, partial: str = "") -> None:
         super().__init__(message)
         self.partial = partial
+
+
+class ChatStoreError(AdvisorError):
+    """The chat store file can't be used: not SQLite, another program's database, a newer schema, damaged, busy."""
+
+
+class ChatNotFound(AdvisorError):
+    """No stored chat (or answer in it) has that ID."""

@@ -1,12 +1,14 @@
-"""Take the README's screenshots of every page: ``.venv/bin/python docs/screenshots.py [REPORTS_DIR]``.
+"""Take the README's screenshots of every page: ``.venv/bin/python docs/screenshots.py [REPORTS_DIR] [--only NAME]``.
 
 Starts the app on a free loopback port with a fresh data dir (the article only), drives each page in
-Debian's Chromium and saves ``docs/<page>.png``. REPORTS_DIR (default: evals/reports) is the folder of
-eval reports the Evals page shows. Not a test: tests/test_browser.py is the test.
+Debian's Chromium and saves ``docs/<page>.png``, plus ``docs/chat-list.png`` (a second chat, with the
+first one listed in the sidebar). REPORTS_DIR (default: evals/reports) is the folder of eval reports the
+Evals page shows; ``--only chat-list`` (repeatable) takes only those. Not a test: tests/test_browser.py is.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -24,6 +26,7 @@ We're a 20-person startup. You will analyze product data with SQL and design A/B
 You'll present insights to leadership and build dashboards in Looker.
 Some prompt engineering on top of GPT-4 for internal tools.
 Strong statistics background (hypothesis testing, regression) required."""
+SHOTS = ("chat", "chat-list", "find-my-path", "job-check", "knowledge-base", "evals")  # docs/<name>.png, in order
 # A main script that points the Evals page at REPORTS_DIR, then runs the real app.
 WRAPPER = """import runpy, sys
 import streamlit as st
@@ -57,7 +60,12 @@ def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    reports = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "evals" / "reports"
+    parser = argparse.ArgumentParser(description="Take the README's screenshots.")
+    parser.add_argument("reports", nargs="?", default=str(ROOT / "evals" / "reports"), help="eval reports folder")
+    parser.add_argument("--only", action="append", choices=SHOTS, help="take only this one (repeatable)")
+    args = parser.parse_args()
+    wanted = set(args.only or SHOTS)
+    reports = Path(args.reports).resolve()
     tmp = Path(tempfile.mkdtemp(prefix="advisor-shots-"))
     wrapper = tmp / "app.py"
     wrapper.write_text(WRAPPER.format(root=str(ROOT), reports=str(reports), app=str(ROOT / "streamlit_app.py")))
@@ -83,35 +91,54 @@ def main() -> None:
             page.goto(url)
             box = page.get_by_test_id("stChatInputTextArea")
             box.wait_for(timeout=long)
-            for question in ("I'm a software engineer — which role should I go for?", "What about data scientists?"):
+
+            def ask(question: str) -> None:
                 before = page.get_by_test_id("stChatMessage").count()
                 box.fill(question)
                 box.press("Enter")
                 page.get_by_test_id("stChatMessage").nth(before + 1).get_by_test_id("stExpander").wait_for(timeout=long)
-            page.get_by_test_id("stChatMessage").last.get_by_test_id("stExpander").click()
-            shoot(page, "chat")
+
+            if wanted & {"chat", "chat-list"}:
+                ask("I'm a software engineer — which role should I go for?")
+                ask("What about data scientists?")
+                page.get_by_test_id("stChatMessage").last.get_by_test_id("stExpander").click()
+                if "chat" in wanted:
+                    shoot(page, "chat")
+            if "chat-list" in wanted:
+                sidebar = page.get_by_test_id("stSidebar")
+                sidebar.get_by_role("button", name="New chat").click()
+                expect(page.get_by_test_id("stChatMessage")).to_have_count(0)
+                ask("What's the mid-level pay range for ML engineers?")
+                sidebar.get_by_text("Manage this chat").click()
+                shoot(page, "chat-list")
 
             nav = page.get_by_test_id("stSidebarNav")
-            nav.get_by_role("link", name="Find my path").click()
-            page.get_by_label("Skills").fill("Python, SQL, statistics")
-            page.get_by_label("What do you enjoy doing?").fill("running experiments and turning data into decisions")
-            page.get_by_role("button", name="Recommend a path").click()
-            expect(page.get_by_text("Recommended:")).to_be_visible(timeout=long)
-            shoot(page, "find-my-path")
+            if "find-my-path" in wanted:
+                nav.get_by_role("link", name="Find my path").click()
+                page.get_by_label("Skills").fill("Python, SQL, statistics")
+                page.get_by_label("What do you enjoy doing?").fill(
+                    "running experiments and turning data into decisions"
+                )
+                page.get_by_role("button", name="Recommend a path").click()
+                expect(page.get_by_text("Recommended:")).to_be_visible(timeout=long)
+                shoot(page, "find-my-path")
 
-            nav.get_by_role("link", name="Is this job really…?").click()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_role("button", name="Which role is it really?").click()
-            expect(page.get_by_text("This is really")).to_be_visible(timeout=long)
-            shoot(page, "job-check")
+            if "job-check" in wanted:
+                nav.get_by_role("link", name="Is this job really…?").click()
+                page.get_by_label("Job description").fill(JOB)
+                page.get_by_role("button", name="Which role is it really?").click()
+                expect(page.get_by_text("This is really")).to_be_visible(timeout=long)
+                shoot(page, "job-check")
 
-            nav.get_by_role("link", name="Knowledge base").click()
-            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=long)
-            shoot(page, "knowledge-base")
+            if "knowledge-base" in wanted:
+                nav.get_by_role("link", name="Knowledge base").click()
+                expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=long)
+                shoot(page, "knowledge-base")
 
-            nav.get_by_role("link", name="Evals").click()
-            expect(page.get_by_text("Latest report").or_(page.get_by_text("No eval report yet"))).to_be_visible()
-            shoot(page, "evals")
+            if "evals" in wanted:
+                nav.get_by_role("link", name="Evals").click()
+                expect(page.get_by_text("Latest report").or_(page.get_by_text("No eval report yet"))).to_be_visible()
+                shoot(page, "evals")
             browser.close()
     finally:
         proc.terminate()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from advisor.chats import ChatStore
+from advisor.errors import ChatNotFound
 from tests.app_support import app, app_env, app_settings, texts  # noqa: F401  (fixture)
 from tests.llama_server import free_port
 
@@ -64,7 +66,7 @@ def test_thumbs_down_saves_a_draft_eval_case_with_question_answer_and_sources() 
     at = app().run()
     at.chat_input[0].set_value("Do all three roles require a graduate degree?").run()
     answer = at.session_state["messages"][1]["answer"]
-    at.button(key="vote-down-1").click().run()
+    at.feedback[0].set_value(0).run()  # thumbs down
     assert not at.exception
     drafts = sorted((data_dir() / "feedback" / "drafts").glob("*.json"))
     assert drafts, "a thumbs-down must leave a draft eval case"
@@ -76,6 +78,12 @@ def test_thumbs_down_saves_a_draft_eval_case_with_question_answer_and_sources() 
     votes = (data_dir() / "feedback" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(votes[-1])["vote"] == "down"
     assert any("draft eval case" in c for c in texts(at, "caption"))
+    # The vote is also kept with the answer it rates, in the chat store; changing it replaces it.
+    chat_id = at.query_params["chat"]
+    assert [m.vote for m in ChatStore(data_dir() / "chats.sqlite3").get(chat_id).messages] == [None, "down"]
+    at.feedback[0].set_value(1).run()
+    assert [m.vote for m in ChatStore(data_dir() / "chats.sqlite3").get(chat_id).messages] == [None, "up"]
+    assert sorted((data_dir() / "feedback" / "drafts").glob("*.json")) == drafts  # no draft for a helpful one
 
 
 def test_a_provider_outage_shows_a_friendly_error_and_keeps_the_question(tmp_path: Path) -> None:
@@ -101,3 +109,59 @@ def test_a_provider_outage_shows_a_friendly_error_and_keeps_the_question(tmp_pat
         at.run()  # the next rerun still shows the question and the error
         assert question in "\n".join(texts(at, "markdown"))
         assert texts(at, "error") == errors
+
+
+def test_a_chat_survives_an_app_restart_and_a_follow_up_keeps_its_thread() -> None:
+    question = "What is the typical mid-level pay for an ML Engineer?"
+    at = app().run()
+    at.chat_input[0].set_value(question).run()
+    chat_id = at.query_params["chat"]
+    answer = at.session_state["messages"][1]["answer"]["answer"]
+    assert "$200K–$380K" in answer
+
+    restarted = app()  # a new session: only the URL is carried over, as after a reload or a restart
+    restarted.query_params["chat"] = chat_id
+    restarted.run()
+    assert not restarted.exception
+    messages = restarted.session_state["messages"]
+    assert [(m["role"], m.get("content")) for m in messages][:1] == [("user", question)]
+    assert messages[1]["answer"]["answer"] == answer and messages[1]["answer"]["sources"]
+    shown = "\n".join(texts(restarted, "markdown"))
+    assert question in shown and "$200K–$380K" in shown
+    assert any(label.startswith("Sources (") for label in (e.label for e in restarted.expander))
+    restarted.chat_input[0].set_value("What about data scientists?").run()
+    assert "$160K–$280K" in restarted.session_state["messages"][-1]["answer"]["answer"]
+    stored = ChatStore(data_dir() / "chats.sqlite3").get(chat_id)
+    assert [m.content for m in stored.messages if m.role == "user"] == [question, "What about data scientists?"]
+
+
+def test_past_chats_are_listed_newest_first_and_can_be_resumed_renamed_exported_and_deleted() -> None:
+    at = app().run()
+    at.chat_input[0].set_value("Which role pays the most?").run()
+    first = at.query_params["chat"]
+    next(b for b in at.button if b.label == "New chat").click().run()
+    assert "chat" not in at.query_params and at.session_state["messages"] == []
+    at.chat_input[0].set_value("Do I need a graduate degree for these roles?").run()
+    second = at.query_params["chat"]
+    listed = [b.key for b in at.button if b.key and b.key.startswith("open-")]
+    assert listed.index(f"open-{second}") < listed.index(f"open-{first}")
+    assert at.button(key=f"open-{first}").label == "Which role pays the most?"
+    assert at.button(key=f"open-{second}").label.startswith("Do I need a graduate degree")
+
+    at.button(key=f"open-{first}").click().run()
+    assert at.query_params["chat"] == first
+    assert at.session_state["messages"][0]["content"] == "Which role pays the most?"
+    at.text_input(key=f"title-{first}").set_value("Pay, compared")
+    at.button(key="rename-chat").click().run()
+    store = ChatStore(data_dir() / "chats.sqlite3")
+    assert store.get(first).title == "Pay, compared"
+    assert at.button(key=f"open-{first}").label == "Pay, compared"
+    assert [d.label for d in at.download_button] == ["Export Markdown", "Export JSON"]
+
+    at.button(key="delete-chat").click().run()
+    at.button(key="delete-confirm").click().run()
+    assert not at.exception
+    with pytest.raises(ChatNotFound):
+        store.get(first)
+    assert "chat" not in at.query_params and at.session_state["messages"] == []
+    assert f"open-{first}" not in [b.key for b in at.button] and f"open-{second}" in [b.key for b in at.button]

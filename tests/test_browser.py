@@ -2,11 +2,12 @@
 Streamlit options come from its command line, as for an installed advisor), driven by Playwright with
 Debian's Chromium. Asks a question and waits for the streamed answer and its sources, uploads a
 document holding a unique fact and asks about it, and checks that the page made no request to any host
-but the app's own. Screenshots go to ``test-artifacts/`` (git-ignored).
+but the app's own. A chat comes back after a reload (its id is in the URL) and exports as JSON with sources. Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -128,3 +129,39 @@ def test_the_app_answers_with_sources_learns_an_uploaded_fact_and_stays_on_loopb
     ]
     assert requests and not outside, f"requests left the machine: {outside[:5]}"
     assert any(re.match(r"wss?://127\.0\.0\.1", u) or "/_stcore/" in u for u in requests)
+
+
+def test_a_chat_is_listed_reopens_after_a_reload_and_exports_with_its_sources(app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    question = "What's the mid-level pay range for ML engineers?"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+            page.goto(app_url)
+            page.get_by_test_id("stChatInputTextArea").wait_for(timeout=FIRST_ANSWER_MS)
+            expect(ask(page, question, FIRST_ANSWER_MS)).to_contain_text("$200K–$380K")
+            page.wait_for_url(re.compile(r"[?&]chat=[a-z0-9]{10}\b"), timeout=ANSWER_MS)
+            chat_id = re.search(r"chat=([a-z0-9]{10})", page.url).group(1)  # type: ignore[union-attr]
+
+            page.reload()  # a new session: the chat comes back from the store, through the URL
+            messages = page.get_by_test_id("stChatMessage")
+            expect(messages.nth(1)).to_contain_text("$200K–$380K", timeout=ANSWER_MS)
+            expect(messages.first).to_contain_text(question)
+            assert chat_id in page.url
+            sidebar = page.get_by_test_id("stSidebar")
+            expect(sidebar).to_contain_text("Past chats")
+            expect(sidebar.get_by_role("button", name="What's the mid-level pay range")).to_be_visible()  # titled
+            sidebar.get_by_text("Manage this chat").click()
+            page.screenshot(path=str(ARTIFACTS / "browser-4-chat-after-reload.png"), full_page=True)
+            with page.expect_download() as download:
+                sidebar.get_by_test_id("stDownloadButton").filter(has_text="JSON").click()
+            assert download.value.suggested_filename == f"chat-{chat_id}.json"
+            exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        finally:
+            browser.close()
+    assert exported["id"] == chat_id
+    assert exported["messages"][0]["content"] == question
+    assert "$200K–$380K" in exported["messages"][1]["content"] and exported["messages"][1]["sources"]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from advisor.cli.chat import cmd_ask, cmd_chat
 from advisor.cli.eval import cmd_eval
+from advisor.cli.history import add_parser as add_history_parser
 from advisor.cli.kb import cmd_kb
 from advisor.cli.serve import cmd_serve
 from advisor.cli.ui import cmd_info, cmd_ui
@@ -29,8 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--jsonl", action="store_true", help='read {"question", "history"} lines from stdin')
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", help="interactive chat with memory")
+    chat = sub.add_parser("chat", help="interactive chat with memory; each conversation is stored")
+    resume = chat.add_mutually_exclusive_group()
+    resume.add_argument("--continue", dest="resume", action="store_true", help="resume the most recent chat")
+    resume.add_argument("--chat", metavar="ID", help="resume this chat (advisor history list)")
     chat.set_defaults(func=cmd_chat)
+    add_history_parser(sub)
 
     kb = sub.add_parser("kb", help="manage the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)

@@ -1,4 +1,8 @@
-"""``advisor ask`` and ``advisor chat``: stream answers to the terminal, then list their sources."""
+"""``advisor ask`` and ``advisor chat``: stream answers to the terminal, then list their sources.
+
+``advisor chat`` stores each conversation in the chat store (:mod:`advisor.chats`); ``--continue`` and
+``--chat ID`` resume one. ``advisor ask`` stores nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from advisor.chats import Chat, ChatStore
 from advisor.errors import AdvisorError, InputError
 
 
@@ -53,18 +58,27 @@ def cmd_ask(args: argparse.Namespace, advisor: Any) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, advisor: Any) -> int:
+    """Chat with memory; each conversation is stored (``advisor history``) and can be resumed."""
+    store = ChatStore(advisor.settings.chats_path)
+    store.check()
+    chat = _resumed(store, args)
     print("Advisor — ask about AI Engineer, ML Engineer and Data Scientist careers. /new starts over, /quit exits.")
-    history: list[dict[str, str]] = []
+    if chat is not None:
+        print(f"(continuing “{chat.title}”: {len(chat.messages) // 2} earlier turn(s), chat {chat.id})")
+    elif getattr(args, "resume", False):
+        print("(no stored chat yet: starting a new one)")
+    chat_id = chat.id if chat else None
+    history = chat.history() if chat else []
     while True:
         try:
             question = input("\nyou> ").strip()
         except EOFError:
             print()
-            return 0
+            return _goodbye(chat_id)
         if question in ("/quit", "/exit", "quit", "exit"):
-            return 0
+            return _goodbye(chat_id)
         if question == "/new":
-            history = []
+            chat_id, history = None, []
             print("(new conversation)")
             continue
         if not question:
@@ -82,3 +96,23 @@ def cmd_chat(args: argparse.Namespace, advisor: Any) -> int:
         assert stream.answer is not None
         _print_sources(stream.answer, sys.stdout)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": stream.answer.text}]
+        try:  # a chat is stored from its first answer on, so an empty one never is
+            chat_id = chat_id or store.create().id
+            store.append_turn(chat_id, question, stream.answer)
+        except AdvisorError as exc:
+            print(f"error: this turn was not saved: {exc}", file=sys.stderr)
+
+
+def _resumed(store: ChatStore, args: argparse.Namespace) -> Chat | None:
+    """The chat ``--chat ID`` or ``--continue`` names (an unknown ID is an error), else None."""
+    if getattr(args, "chat", None):
+        return store.get(args.chat)
+    if getattr(args, "resume", False) and (latest := store.latest()):
+        return store.get(latest.id)
+    return None
+
+
+def _goodbye(chat_id: str | None) -> int:
+    if chat_id:
+        print(f"(saved: `advisor chat --chat {chat_id}` resumes it, `advisor history` lists all chats)")
+    return 0
