@@ -1,16 +1,17 @@
 """The answer path: question (+ history) -> retrieval -> evidence -> a grounded, cited answer.
 
-Two modes, one path:
-- ``grounded`` (the default for the bundled 135M model, which can't be trusted with facts): the answer
-  *is* the quoted evidence, each quote cited [n]. The model may add one lead sentence, kept only if
-  every word and figure in it is backed by the quotes and it neither flips a negation nor asserts a
-  comparison the quotes don't make.
-- ``generative`` (OpenAI, or a larger GGUF): the model writes the answer from numbered sources and
-  streams it; every sentence passes the guard (figures must be in the cited sources, no links or
-  images, no echo of the instructions) before it is shown. If nothing cited survives, the quotes
-  are shown instead.
+This module holds what every answer shares: the :class:`Answer` and its :class:`Source` list, the
+:class:`AnswerStream` a UI iterates, input checks, the follow-up rewrite and the refusals. How the text
+itself is made is one of two modes:
+- ``grounded`` (:mod:`advisor.answering.grounded`, the default for the bundled 135M model): the answer
+  *is* the quoted evidence, plus at most one lead sentence the quotes back entirely.
+- ``generative`` (:mod:`advisor.answering.generative`, OpenAI or a larger GGUF): the model writes from
+  numbered sources and every sentence passes the guard before it is shown.
 Questions the knowledge base has nothing on are declined. It deliberately never answers from the
 model's own memory.
+
+A stream and its stored answer are the same text, byte for byte: :meth:`Answerer.stream` stores exactly
+the concatenation of the pieces it yielded, in every mode, refusals and interrupted streams included.
 """
 
 from __future__ import annotations
@@ -18,40 +19,26 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from advisor import prompts
-from advisor.providers.chat_models import ChatModel, Message, Usage, complete
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
-from advisor.errors import InputError, StreamInterruptedError
-from advisor.answering.evidence import EvidenceSelector, Unit
-from advisor.answering.guard import (
-    demanded_phrases,
-    echoes_instructions,
-    figures,
-    has_active_content,
-    leaks_instructions,
-    sanitize,
-    split_injections,
-    strip_hidden,
-    support,
-    ungrounded_figures,
-)
+from advisor.answering.evidence import EvidenceSelector
+from advisor.answering.generative import generative_answer
+from advisor.answering.grounded import grounded_answer, role_clause
+from advisor.answering.guard import split_injections
+from advisor.errors import InputError
+from advisor.providers.chat_models import ChatModel, Usage, complete
 from advisor.retrieval.retriever import Hit, Retriever
 from advisor.settings import Settings
 from advisor.text import CITATION
 
+# role_clause lives in grounded.py now; it stays importable from here, where callers found it before.
+__all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "role_clause", "to_turns"]
+
 SNIPPET_CHARS = 240
-LEADING = re.compile(
-    r"(,?\s*(right|correct|true|isn'?t (it|that)|don'?t they|aren'?t they|no)\s*\?\s*$)|^\s*(is it true|isn'?t it true)",
-    re.I,
-)
-NEGATION = re.compile(r"\b(not|no|never|none|rarely|n't|cannot|nor)\b|n't\b", re.I)
-COMPARATIVE = re.compile(r"\b(most|highest|best|more|less|least|lowest|better|worse|top|higher|lower|richest)\b", re.I)
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
-MIN_SUPPORT = 1 / 3  # generative mode: share of a sentence's content words that must occur in the sources
 
 
 @dataclass
@@ -109,15 +96,15 @@ class Answer:
 
 
 class AnswerStream:
-    """Iterate for text deltas; afterwards ``.answer`` holds the complete :class:`Answer`."""
+    """Iterate for text deltas; afterwards ``.answer`` holds the complete :class:`Answer`, whose text is
+    the deltas joined."""
 
-    def __init__(self, gen: Iterator[str]) -> None:
+    def __init__(self, gen: Generator[str, None, Answer]) -> None:
         self._gen = gen
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        result = yield from self._gen
-        self.answer = result  # type: ignore[assignment]
+        self.answer = yield from self._gen
 
     def consume(self) -> Answer:
         for _ in self:
@@ -166,24 +153,6 @@ def make_sources(hits: list[Hit]) -> list[Source]:
     return out
 
 
-TABLE_ROW = re.compile(r"^(?P<label>[^:;]{1,60}): (?P<cells>.+;.+)\.$")
-
-
-def role_clause(unit: str, roles: list[str]) -> str:
-    """The part of a table-row unit about ``roles`` ("Primary job: AI Engineer Build systems ..."); other units whole."""
-    match = TABLE_ROW.match(unit)
-    if not match or not roles:
-        return unit
-    cells = [c.strip() for c in match["cells"].split(";")]
-    kept = [c for c in cells if any(c.lower().startswith(r.lower()) for r in roles)]
-    return f"{match['label']}: {'; '.join(kept)}" if kept else unit
-
-
-def quote_block(units: list[Unit]) -> str:
-    """One Markdown blockquote, a paragraph per quote (a bare ">" line keeps them from running together)."""
-    return "\n>\n".join(f"> {u.text} [{u.hit_rank + 1}]" for u in units)
-
-
 class Answerer:
     def __init__(self, settings: Settings, retriever: Retriever, selector: EvidenceSelector, chat: ChatModel) -> None:
         self.settings = settings
@@ -219,12 +188,12 @@ class Answerer:
             return text, usage
         return rewritten, usage
 
-    def _run(self, question: str, turns: list[Turn]) -> Iterator[str]:
+    def _run(self, question: str, turns: list[Turn]) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         mode = self.settings.effective_answer_mode
         standalone, usage = self.standalone(question, turns)
         retrieval = self.retriever.search(standalone)
-        base = dict(question=question, standalone_question=standalone, mode=mode, model=self.chat.name)
+        base: dict[str, Any] = dict(question=question, standalone_question=standalone, mode=mode, model=self.chat.name)
 
         if self.retriever.chunk_count == 0 or not retrieval.relevant:
             text = prompts.EMPTY_KB if self.retriever.chunk_count == 0 else prompts.REFUSAL
@@ -244,17 +213,24 @@ class Answerer:
         sources = make_sources(retrieval.hits)
         assert retrieval.query_vector is not None
         units = self.selector.select(standalone, retrieval.query_vector, retrieval.hits)
-        runner = self._grounded if mode == "grounded" else self._generative
-        first: list[float] = []
-        gen = runner(standalone, sources, units)
-        try:
-            while True:
+        if mode == "grounded":
+            gen = grounded_answer(self.chat, self.selector, standalone, sources, units)
+        else:
+            gen = generative_answer(self.chat, self.settings, self.system_prompt, standalone, sources, units)
+        # The stored text is built here, from the very pieces the caller is given, and nowhere else.
+        deltas: list[str] = []
+        first_token_s = 0.0
+        while True:
+            try:
                 delta = next(gen)
-                if not first:
-                    first.append(time.perf_counter() - started)
-                yield delta
-        except StopIteration as stop:
-            text, gen_usage, interrupted = stop.value
+            except StopIteration as stop:
+                gen_usage, interrupted = stop.value
+                break
+            if not deltas:
+                first_token_s = time.perf_counter() - started
+            deltas.append(delta)
+            yield delta
+        text = "".join(deltas)
         cited = {int(n) for n in CITATION.findall(text)}
         used = [s for s in sources if s.n in cited] or sources[:1]
         return Answer(
@@ -263,150 +239,7 @@ class Answerer:
             False,
             usage + gen_usage,
             latency_s=time.perf_counter() - started,
-            first_token_s=first[0] if first else 0.0,
+            first_token_s=first_token_s,
             interrupted=interrupted,
             **base,
         )
-
-    # -- grounded: quotes carry the facts ------------------------------------------------------
-    def _grounded(self, question: str, sources: list[Source], units: list[Unit]) -> Iterator[str]:
-        if not units:
-            text = "\n".join(f"> {s.snippet} [{s.n}]" for s in sources[:2])
-            yield text
-            return text, Usage(), False
-        # Quotes first: they carry the answer and stream at once; the model's one-line summary, which
-        # takes the model's time and must pass its checks, follows when (and if) it does.
-        quotes = quote_block(units)
-        yield from quotes.splitlines(keepends=True)
-        lead, usage = self._lead(question, units)
-        if not lead:
-            return quotes, usage, False
-        summary = f"\n\n{prompts.IN_SHORT} {lead}"
-        yield summary
-        return quotes + summary, usage, False
-
-    def _lead(self, question: str, units: list[Unit]) -> tuple[str, Usage]:
-        """One model-written sentence, kept only if the quotes back every part of it."""
-        if LEADING.search(question):
-            return "", Usage()  # a leading question invites "yes"; let the quotes answer it
-        facts = "\n".join(f"- {u.text}" for u in units)
-        messages: list[Message] = [
-            {"role": "system", "content": prompts.LEAD_SYSTEM.substitute()},
-            {"role": "user", "content": prompts.LEAD.substitute(facts=facts, question=question)},
-        ]
-        raw, usage = complete(self.chat, messages, max_tokens=48, temperature=0.0)
-        lead = SENTENCE.split(raw.strip().strip('"'), maxsplit=1)[0].strip() if raw.strip() else ""
-        evidence = " ".join(u.text for u in units)
-        words = lead.split()
-        if not 3 <= len(words) <= 40 or not lead.endswith((".", "!")) or sanitize(lead) != lead:
-            return "", usage
-        # Figures reach the user only inside verbatim quotes: a lead that states one is dropped, since a
-        # figure can be in the evidence yet belong to another role ("ML engineers earn $400K–$800K").
-        if figures(lead):
-            return "", usage
-        # Every content word must come from the quotes or the question, and most from the quotes.
-        if (
-            ungrounded_figures(lead, evidence)
-            or support(lead, f"{evidence} {question}") < 1.0
-            or support(lead, evidence) < 0.6
-        ):
-            return "", usage
-        sims = self.selector.similarity(lead, [u.text for u in units])
-        best = int(sims.argmax())
-        anchor = units[best]
-        if len(roles_in(anchor.text)) >= 2:
-            return "", usage  # a passage about several roles (a table row): too easy to give one role another's value
-        if sims[best] < 0.6:
-            return "", usage
-        if not set(roles_in(lead)) <= set(roles_in(anchor.text)):
-            return "", usage  # a role the anchor doesn't name: the model may have swapped roles
-        # Every content word from one passage (role names aside): words gathered across quotes, across a
-        # table row's cells, or from the question's premise can say what none of the quotes says
-        # ("AI engineers build and train models", "AI engineers train models" after "Do AI engineers train models?").
-        if support(lead, f"{role_clause(anchor.text, roles_in(lead))} {' '.join(roles_in(question))}") < 1.0:
-            return "", usage
-        if bool(NEGATION.search(lead)) != bool(NEGATION.search(anchor.text)):
-            return "", usage
-        if re.match(r"^(yes|no)\b", lead, re.I) and not re.match(
-            rf"^{lead.split()[0].strip(',.!')}\b", anchor.text, re.I
-        ):
-            return "", usage
-        for word in {w.lower() for w in COMPARATIVE.findall(lead)}:
-            if not re.search(rf"\b{word}\b", anchor.text, re.I):
-                return "", usage
-        return f"{lead} [{anchor.hit_rank + 1}]", usage
-
-    # -- generative: the model writes, the guard checks every sentence -------------------------
-    def _generative(self, question: str, sources: list[Source], units: list[Unit]) -> Iterator[str]:
-        # The model never sees source sentences that address an AI or carry links (indirect injection),
-        # and the guard below drops any answer sentence that echoes them anyway.
-        split = {s.n: split_injections(s.text) for s in sources}
-        by_n = {n: trusted for n, (trusted, _) in split.items()}
-        injected = "\n".join(bad for _, bad in split.values() if bad)
-        block = "\n\n".join(
-            prompts.SOURCE.substitute(
-                n=s.n, title=strip_hidden(s.title), section=strip_hidden(s.section) or "-", text=by_n[s.n]
-            )
-            for s in sources
-        )
-        messages: list[Message] = [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": prompts.ANSWER.substitute(sources=block, question=question)},
-        ]
-        all_text = "\n".join(by_n.values())
-        demanded = demanded_phrases(question)
-        rules = prompts.SYSTEM.substitute(scope="")  # the scope is public (the decline states it); the rules aren't
-        kept: list[str] = []
-        usage = Usage()
-        buffer = ""
-        interrupted = False
-
-        def check(sentence: str) -> str | None:
-            cleaned = strip_hidden(sentence).strip()
-            # A link, image, address or HTML tag drops the sentence: nothing in an answer loads or links outside.
-            if not cleaned or has_active_content(cleaned):
-                return None
-            if leaks_instructions(cleaned, rules) or (injected and echoes_instructions(cleaned, injected, 4)):
-                return None
-            if any(phrase in cleaned.lower() for phrase in demanded):
-                return None  # parroting what the question ordered it to say
-            cited = [int(n) for n in CITATION.findall(cleaned)]
-            if any(n not in by_n for n in cited):
-                return None  # cites a source that isn't there
-            scope = "\n".join(by_n[n] for n in cited) if cited else all_text
-            if figures(cleaned) and (not cited or ungrounded_figures(cleaned, scope)):
-                return None
-            if support(CITATION.sub(" ", cleaned), all_text) < MIN_SUPPORT:
-                return None  # mostly words the sources don't use: role-play, invention, off-topic
-            return cleaned
-
-        try:
-            for item in self.chat.stream(messages, self.settings.max_answer_tokens, self.settings.temperature):
-                if isinstance(item, Usage):
-                    usage = item
-                    continue
-                buffer += item
-                parts = SENTENCE.split(buffer)
-                for sentence in parts[:-1]:
-                    ok = check(sentence)
-                    if ok:
-                        kept.append(ok)
-                        yield ok + (" " if not sentence.endswith("\n") else "\n")
-                buffer = parts[-1]
-        except StreamInterruptedError:
-            interrupted = True
-            buffer = ""
-        if buffer.strip():
-            ok = check(buffer)
-            if ok:
-                kept.append(ok)
-                yield ok
-        text = " ".join(kept).strip()
-        if not CITATION.search(text) and units:
-            extra = f"\n\n{prompts.NO_SUPPORT if not text else prompts.EVIDENCE_HEADER}\n{quote_block(units)}"
-            yield extra
-            text += extra
-        if interrupted:
-            yield f"\n\n{prompts.INTERRUPTED}"
-            text += f"\n\n{prompts.INTERRUPTED}"
-        return text.strip(), usage, interrupted

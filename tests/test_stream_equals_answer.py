@@ -1,0 +1,203 @@
+"""A stream and its stored answer are the same text, byte for byte, whatever shape the model's output has.
+
+Real parts except the chat model: a real knowledge base in ``tmp_path`` holding a short document the answer
+code was never tuned on, the real embedded model, the real retriever, evidence selector and answerer. The
+chat model is a scripted fake, because the model's exact output *is* the edge case: a table row followed
+by a space and a blank line, trailing spaces, sentences split across chunks, a dropped sentence between
+kept ones, a last sentence without end punctuation, a stream cut mid-sentence. With a real model these
+shapes come and go with machine load; here each one is played every time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from advisor import prompts
+from advisor.answering.answer import Answer, Answerer
+from advisor.answering.evidence import EvidenceSelector
+from advisor.errors import StreamInterruptedError
+from advisor.kb import ingest
+from advisor.kb.store import KnowledgeBase
+from advisor.providers.chat_models import Message, Usage
+from advisor.providers.embeddings import make_embedder
+from advisor.retrieval.retriever import Retriever
+from advisor.settings import Settings
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow  # loads the real embedding model
+
+DOCUMENT = """# Analytics engineering as a career
+
+## Pay and daily work
+
+Analytics engineers model warehouse data with SQL and dbt so analysts can trust the same tables.
+Mid-level analytics engineers earn $140K–$190K in base pay.
+Most of the week goes to data modeling, testing pipelines and reviewing pull requests.
+"""
+QUESTION = "What do analytics engineers earn?"
+MODELS = "Analytics engineers model warehouse data with SQL and dbt [1]."
+PAY = "Mid-level analytics engineers earn $140K–$190K in base pay [1]"  # no end punctuation
+INVENTED = "They earn $999K at every company [1]."  # a figure no source has: dropped
+TABLE = "| Level | Focus |\n|---|---|\n| Mid-level | Data modeling and testing pipelines |"  # no citation
+LEAD = "Analytics engineers model warehouse data with SQL and dbt so analysts can trust the same tables."
+
+
+class ScriptedChat:
+    """A chat model that streams the chunks it is given, then its usage; or, with ``cut``, breaks off
+    after them the way the OpenAI path reports a dropped connection."""
+
+    name = "scripted"
+
+    def __init__(self, chunks: list[str], cut: bool = False) -> None:
+        self.chunks = chunks
+        self.cut = cut
+        self.calls = 0
+
+    def stream(self, messages: list[Message], max_tokens: int, temperature: float) -> Iterator[str | Usage]:
+        self.calls += 1
+        yield from self.chunks
+        if self.cut:
+            raise StreamInterruptedError("the model's answer was interrupted", partial="".join(self.chunks))
+        yield Usage(prompt_tokens=100, completion_tokens=len(self.chunks))
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Retriever, EvidenceSelector]:
+    root = tmp_path_factory.mktemp("stream-equals-answer")
+    knowledge = root / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "analytics-engineer.md").write_text(DOCUMENT, encoding="utf-8")
+    settings = make_settings(root, knowledge_dir=knowledge, answer_mode="generative")
+    embedder = make_embedder(settings)
+    kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    report = ingest.sync_folder(kb, embedder, knowledge)
+    assert not report.errors and report.count("added") == 1
+    retriever = Retriever(kb, embedder, settings)
+    retriever.refresh()
+    return settings, retriever, EvidenceSelector(embedder)
+
+
+def run(
+    parts: tuple[Settings, Retriever, EvidenceSelector],
+    chat: ScriptedChat,
+    mode: str = "generative",
+    question: str = QUESTION,
+) -> tuple[list[str], Answer]:
+    settings, retriever, selector = parts
+    stream = Answerer(settings.with_(answer_mode=mode), retriever, selector, chat).stream(question)
+    deltas = list(stream)
+    assert stream.answer is not None
+    return deltas, stream.answer
+
+
+QUOTES = "<quotes>"  # in an expected text: the quoted evidence, one "> ... [n]" paragraph per quote
+
+
+def matches(text: str, expected: str) -> bool:
+    quotes = r"> .+ \[\d+\](?:\n>\n> .+ \[\d+\])*"
+    return re.fullmatch(re.escape(expected).replace(re.escape(QUOTES), quotes), text) is not None
+
+
+@pytest.mark.parametrize(
+    ("chunks", "cut", "expected"),
+    [
+        pytest.param(
+            [
+                "Analytics engi",
+                "neers model warehouse data with SQL and dbt [1].  ",
+                f"{INVENTED} Mid-level analy",
+                "tics engineers earn $140K–",
+                "$190K in base pay [1]",
+            ],
+            False,
+            f"{MODELS} {PAY}",
+            id="split-across-chunks-a-dropped-sentence-between-kept-ones-no-end-punctuation",
+        ),
+        pytest.param(
+            [f"{MODELS}  \n\n{PAY}  \n\n", INVENTED],
+            False,
+            f"{MODELS} {PAY}",
+            id="trailing-spaces-then-a-dropped-last-sentence",
+        ),
+        pytest.param(
+            ["| Level | Focus |\n|---|---|\n| Mid-level | Data mod", "eling and testing pipelines |", " \n\n"],
+            False,
+            f"{TABLE}\n\n{prompts.EVIDENCE_HEADER}\n{QUOTES}",
+            id="an-uncited-table-row-then-a-space-and-a-blank-line",
+        ),
+        pytest.param(
+            [f"{MODELS} ", "Most of the week goes to"],
+            True,
+            f"{MODELS}\n\n{prompts.INTERRUPTED}",
+            id="cut-mid-sentence-after-a-kept-one",
+        ),
+        pytest.param(
+            ["Analytics engineers model"],
+            True,
+            f"{prompts.NO_SUPPORT}\n{QUOTES}\n\n{prompts.INTERRUPTED}",
+            id="cut-before-any-sentence-is-whole",
+        ),
+        pytest.param(
+            [INVENTED, " Read more at https://example.com/pay [1]."],
+            False,
+            f"{prompts.NO_SUPPORT}\n{QUOTES}",
+            id="nothing-the-model-wrote-survives",
+        ),
+    ],
+)
+def test_the_generative_stream_adds_up_to_exactly_the_stored_answer(
+    parts: tuple[Settings, Retriever, EvidenceSelector], chunks: list[str], cut: bool, expected: str
+) -> None:
+    chat = ScriptedChat(chunks, cut=cut)
+    deltas, answer = run(parts, chat)
+    assert chat.calls == 1 and not answer.refused and answer.mode == "generative"
+    assert "".join(deltas) == answer.text
+    # ... and the shape was really played: the guard kept and dropped what it should have.
+    assert matches(answer.text, expected), answer.text
+    assert answer.interrupted is cut
+
+
+def test_the_stored_answer_does_not_depend_on_how_the_model_chunks_its_output(
+    parts: tuple[Settings, Retriever, EvidenceSelector],
+) -> None:
+    output = f"{MODELS}  {INVENTED}\n\n{TABLE} \n\n{PAY}"
+    _, whole = run(parts, ScriptedChat([output]))
+    deltas, by_char = run(parts, ScriptedChat(list(output)))
+    assert "".join(deltas) == by_char.text == whole.text
+    assert whole.text == f"{MODELS} {TABLE} {PAY}"
+
+
+def test_the_grounded_stream_adds_up_to_exactly_the_stored_answer(
+    parts: tuple[Settings, Retriever, EvidenceSelector],
+) -> None:
+    deltas, answer = run(parts, ScriptedChat([LEAD]), mode="grounded")
+    assert "".join(deltas) == answer.text
+    assert answer.text.startswith("> ") and answer.text.endswith(f"\n\n{prompts.IN_SHORT} {LEAD} [1]")
+    deltas, answer = run(parts, ScriptedChat(["They earn $140K–$190K."]), mode="grounded")  # a figure: no lead
+    assert "".join(deltas) == answer.text
+    assert answer.text.startswith("> ") and prompts.IN_SHORT not in answer.text
+
+
+@pytest.mark.parametrize("mode", ["grounded", "generative"])
+def test_a_declined_question_streams_exactly_the_stored_refusal(
+    parts: tuple[Settings, Retriever, EvidenceSelector], mode: str
+) -> None:
+    chat = ScriptedChat([MODELS])
+    deltas, answer = run(parts, chat, mode=mode, question="What's a good lasagna recipe?")
+    assert answer.refused and answer.reason == "out_of_scope"
+    assert "".join(deltas) == answer.text == prompts.REFUSAL
+    assert chat.calls == 0
+
+
+def test_an_empty_knowledge_base_streams_exactly_the_stored_notice(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, knowledge_dir=tmp_path / "no-knowledge", answer_mode="generative")
+    embedder = make_embedder(settings)
+    kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    retriever = Retriever(kb, embedder, settings)
+    stream = Answerer(settings, retriever, EvidenceSelector(embedder), ScriptedChat([MODELS])).stream(QUESTION)
+    assert "".join(stream) == prompts.EMPTY_KB
+    assert stream.answer is not None and stream.answer.text == prompts.EMPTY_KB and stream.answer.reason == "empty_kb"
