@@ -41,9 +41,7 @@ def test_ask_json_prints_one_object_with_answer_sources_refused_and_usage(shared
     assert "$200K–$380K" in data["answer"]
     assert data["refused"] is False
     assert {"id", "title", "section", "snippet", "score"} <= set(data["sources"][0])
-    usage = data["usage"]
-    assert usage["prompt_tokens"] > 0  # the model wrote the summary line: its tokens are counted
-    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert data["usage"]["prompt_tokens"] > 0  # the model was asked for the summary line, and it was counted
 
 
 def test_ask_streams_the_answer_then_lists_sources(shared: Path) -> None:
