@@ -3,17 +3,22 @@
 It wires settings -> embedder, chat model, knowledge base, retriever, answerer, loading each on first
 use (a CLI ``kb list`` never loads the chat model). It knows nothing about Streamlit or the CLI.
 On first use, an empty data dir is filled from the knowledge folder.
+
+Every answer goes through :meth:`Advisor.stream` (``ask`` included), which writes its one record to the
+answer log (:mod:`advisor.answer_log`) when the stream ends, fails or is abandoned.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from advisor.answer_log import AnswerLog
 from advisor.answering.answer import Answer, Answerer, AnswerStream
 from advisor.answering.evidence import EvidenceSelector
+from advisor.errors import AdvisorError
 from advisor.kb import ingest
 from advisor.kb import maintenance as kb_maintenance
 from advisor.kb.loaders import load_bytes
@@ -41,6 +46,7 @@ class Advisor:
         kb: KnowledgeBase | None = None,
         retriever: Retriever | None = None,
         answerer: Answerer | None = None,
+        answer_log: AnswerLog | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self.auto_build = auto_build
@@ -54,6 +60,7 @@ class Advisor:
                 ("kb", kb),
                 ("retriever", retriever),
                 ("answerer", answerer),
+                ("answer_log", answer_log),
             )
             if part is not None
         }
@@ -97,6 +104,10 @@ class Advisor:
             lambda: Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat),
         )
 
+    @property
+    def answer_log(self) -> AnswerLog:
+        return self._part("answer_log", lambda: AnswerLog(self.settings))
+
     def warm_up(self) -> None:
         """Load everything now (the UI does this once per process, so the first question is fast)."""
         self.retriever.refresh()
@@ -104,10 +115,35 @@ class Advisor:
 
     # -- chat ------------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
-        return self.answerer.ask(question, history)
+        return self.stream(question, history).consume()
 
     def stream(self, question: str, history: Sequence[Any] | None = None) -> AnswerStream:
-        return self.answerer.stream(question, history)
+        """The answer as a stream; its answer-log record is written when the stream ends (see :meth:`_logged`)."""
+        inner = self.answerer.stream(question, history)
+        return AnswerStream(self._logged(inner), inner.trace)
+
+    def _logged(self, inner: AnswerStream) -> Generator[str, None, Answer]:
+        """``inner``'s pieces, then its answer; one answer-log record however the stream ends: ``ok``,
+        ``failed`` (an error, named in the record) or ``abandoned`` (the reader stopped, or was interrupted)."""
+        pieces: list[str] = []
+        status, error = "abandoned", ""
+        deltas = iter(inner)
+        try:
+            for piece in deltas:
+                pieces.append(piece)
+                yield piece
+            status = "ok"
+        except AdvisorError as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        except Exception as exc:
+            status, error = "failed", type(exc).__name__  # a bug: its message stays with its traceback
+            raise
+        finally:
+            deltas.close()  # a reader that stops stops the model too, before the record is taken
+            self.answer_log.record(inner.trace, inner.answer, status=status, error=error, text="".join(pieces))
+        assert inner.answer is not None
+        return inner.answer
 
     # -- knowledge base ----------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:

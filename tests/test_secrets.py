@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.answer_log import AnswerLog
 from advisor.cli import build_parser, main
 from advisor.core import Advisor
 from advisor.settings import PROJECT_DIR, load_settings
@@ -149,6 +150,19 @@ def test_the_key_is_not_in_chroma_the_manifest_or_any_file_under_the_data_dir(fl
     assert files_holding(data, CANARY[-12:]) == []
 
 
+def test_the_key_is_not_in_the_answer_log_or_the_chat_store(flow: Outputs) -> None:
+    data = flow.root / "data"
+    settings = load_settings({"ADVISOR_DATA_DIR": str(data), "ADVISOR_ENV_FILE": os.devnull})
+    mine = [r for r in AnswerLog(settings).recent(1000) if r.model == "canary-model"]
+    # The control: the flow's answers were logged, the 401 among them, with the questions asked.
+    assert sum(r.question == QUESTION for r in mine) >= 6
+    assert any(r.status == "failed" and r.error.startswith("AuthenticationError") for r in mine)
+    stores = [*data.glob("answer_log.sqlite3*"), *data.glob("chats.sqlite3*")]  # the WAL files too
+    assert settings.answer_log_path in stores
+    for path in stores:
+        assert CANARY.encode() not in path.read_bytes() and CANARY[-12:].encode() not in path.read_bytes()
+
+
 def test_the_key_is_not_in_eval_reports(flow: Outputs) -> None:
     reports = flow.root / "reports"
     if not reports.exists():
@@ -192,3 +206,6 @@ def test_the_key_is_not_in_the_app_pages_or_session_state(tmp_path: Path, fake: 
     assert GOOD in screens and "check your API key" in screens  # what we grep is really the rendered page
     assert CANARY not in screens and CANARY[-12:] not in screens
     assert CANARY not in state
+    # The app's answers were logged (the answer log, and the chat store if the app keeps one): no key in them.
+    assert (tmp_path / "data" / "answer_log.sqlite3").is_file()
+    assert files_holding(tmp_path / "data", CANARY) == []

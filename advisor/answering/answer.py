@@ -12,6 +12,8 @@ model's own memory.
 
 A stream and its stored answer are the same text, byte for byte: :meth:`Answerer.stream` stores exactly
 the concatenation of the pieces it yielded, in every mode, refusals and interrupted streams included.
+Each step (rewrite, embed, retrieve, select, model) is timed on the stream's :class:`~advisor.answer_log.Trace`,
+which the answer carries (``Answer.trace``) for the answer log.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from advisor import prompts
+from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
 from advisor.answering.evidence import EvidenceSelector
 from advisor.answering.generative import generative_answer
@@ -78,6 +81,7 @@ class Answer:
     first_token_s: float = 0.0
     interrupted: bool = False
     reason: str = ""
+    trace: Trace = field(default_factory=Trace, repr=False, compare=False)  # steps and timings (the answer log)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +96,7 @@ class Answer:
             "latency_s": round(self.latency_s, 3),
             "interrupted": self.interrupted,
             "reason": self.reason,
+            "log_id": self.trace.record_id,  # this answer's answer-log record (None: not logged)
         }
 
 
@@ -99,11 +104,12 @@ class AnswerStream:
     """Iterate for text deltas; afterwards ``.answer`` holds the complete :class:`Answer`, whose text is
     the deltas joined."""
 
-    def __init__(self, gen: Generator[str, None, Answer]) -> None:
+    def __init__(self, gen: Generator[str, None, Answer], trace: Trace | None = None) -> None:
         self._gen = gen
         self.answer: Answer | None = None
+        self.trace = trace or Trace()  # filled as the stream runs; a stream that stops early has it too
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Generator[str, None, None]:
         self.answer = yield from self._gen
 
     def consume(self) -> Answer:
@@ -165,7 +171,8 @@ class Answerer:
     def stream(self, question: str, history: Sequence[Any] | None = None) -> AnswerStream:
         question = clean_question(question, self.settings.max_question_chars)
         turns = to_turns(history, self.settings.max_history_turns)
-        return AnswerStream(self._run(question, turns))
+        trace = Trace(question=question, mode=self.settings.effective_answer_mode, model=self.chat.name)
+        return AnswerStream(self._run(question, turns, trace), trace)
 
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
         return self.stream(question, history).consume()
@@ -188,12 +195,18 @@ class Answerer:
             return text, usage
         return rewritten, usage
 
-    def _run(self, question: str, turns: list[Turn]) -> Generator[str, None, Answer]:
-        started = time.perf_counter()
+    def _run(self, question: str, turns: list[Turn], trace: Trace) -> Generator[str, None, Answer]:
+        started = trace.started = time.perf_counter()
         mode = self.settings.effective_answer_mode
-        standalone, usage = self.standalone(question, turns)
+        with trace.step("rewrite"):
+            standalone, usage = self.standalone(question, turns)
+        trace.standalone_question = standalone
+        trace.plan.update(mode=mode, follow_up=standalone != question)
         retrieval = self.retriever.search(standalone)
-        base: dict[str, Any] = dict(question=question, standalone_question=standalone, mode=mode, model=self.chat.name)
+        trace.retrieved(retrieval)
+        base: dict[str, Any] = dict(
+            question=question, standalone_question=standalone, mode=mode, model=self.chat.name, trace=trace
+        )
 
         if self.retriever.chunk_count == 0 or not retrieval.relevant:
             text = prompts.EMPTY_KB if self.retriever.chunk_count == 0 else prompts.REFUSAL
@@ -212,11 +225,14 @@ class Answerer:
 
         sources = make_sources(retrieval.hits)
         assert retrieval.query_vector is not None
-        units = self.selector.select(standalone, retrieval.query_vector, retrieval.hits)
+        with trace.step("select"):
+            units = self.selector.select(standalone, retrieval.query_vector, retrieval.hits)
+        trace.selected(units)
+        chat = trace.timed(self.chat)  # the time inside the model's stream is the "model" step
         if mode == "grounded":
-            gen = grounded_answer(self.chat, self.selector, standalone, sources, units)
+            gen = grounded_answer(chat, self.selector, standalone, sources, units)
         else:
-            gen = generative_answer(self.chat, self.settings, self.system_prompt, standalone, sources, units)
+            gen = generative_answer(chat, self.settings, self.system_prompt, standalone, sources, units)
         # The stored text is built here, from the very pieces the caller is given, and nowhere else.
         deltas: list[str] = []
         first_token_s = 0.0

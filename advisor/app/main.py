@@ -3,7 +3,7 @@
 ``advisor ui`` runs it (``streamlit run`` on ``streamlit_main.py`` next to this file), and so does
 ``streamlit run streamlit_app.py`` in a checkout. The pages are given by absolute path, so the app
 works from wherever the package is installed, whatever the current directory. Each page keeps the URL it
-had as a top-level ``pages/`` script: ``/find_my_path``, ``/job_check``, ``/knowledge_base``, ``/evals``;
+had as a top-level ``pages/`` script: ``/find_my_path``, ``/job_check``, ``/knowledge_base``, ``/evals``, ``/traces``;
 the chat is at the root.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from advisor.answer_log import configure_logging
 from advisor.app.ui import get_advisor, sidebar
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -23,6 +24,7 @@ PAGES = (
     ("job_check.py", "Is this job really…?", "job_check"),
     ("knowledge_base.py", "Knowledge base", "knowledge_base"),
     ("evals.py", "Evals", "evals"),
+    ("traces.py", "Traces", "traces"),
 )
 
 
@@ -35,5 +37,7 @@ def run() -> None:
         for i, (name, title, url_path) in enumerate(PAGES)
     ]
     page = st.navigation(pages)
-    sidebar(get_advisor())
+    advisor = get_advisor()
+    configure_logging(advisor.settings)  # ADVISOR_LOG_LEVEL; once per process in effect (it is idempotent)
+    sidebar(advisor)
     page.run()

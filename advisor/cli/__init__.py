@@ -1,4 +1,4 @@
-"""The ``advisor`` command: ask, chat, kb, ui, info, eval.
+"""The ``advisor`` command: ask, chat, history, kb, ui, info, eval, serve, log.
 
 A thin shell over :class:`advisor.core.Advisor`, one module per command group. Every :class:`AdvisorError`
 becomes one line on stderr and a non-zero exit; there are no tracebacks for things a user can fix.
@@ -10,10 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from advisor.answer_log import configure_logging
 from advisor.cli.chat import cmd_ask, cmd_chat
 from advisor.cli.eval import cmd_eval
 from advisor.cli.history import add_parser as add_history_parser
 from advisor.cli.kb import cmd_kb
+from advisor.cli.log import cmd_log
 from advisor.cli.serve import cmd_serve
 from advisor.cli.ui import cmd_info, cmd_ui
 from advisor.errors import AdvisorError
@@ -22,6 +24,13 @@ from advisor.settings import load_settings
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="advisor", description="A grounded career advisor for AI roles.")
+    parser.add_argument(  # its own dest: `serve --log-level` (uvicorn's) would overwrite a shared one
+        "--log-level",
+        dest="python_log_level",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="Python logging to stderr (default: ADVISOR_LOG_LEVEL, else WARNING)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", help="answer one question (streams, then lists sources)")
@@ -81,11 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the OpenAI-compatible API (POST /v1/chat/completions)")
     serve.add_argument("--host", default="127.0.0.1", help="beyond loopback, ADVISOR_API_KEYS must be set")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn's")
     serve.set_defaults(func=cmd_serve)
 
     info = sub.add_parser("info", help="show the configuration in use")
     info.set_defaults(func=cmd_info)
+
+    answer_log = sub.add_parser("log", help="show the newest answer-log records (timings, chunks, scores)")
+    answer_log.add_argument("--last", type=int, default=10, metavar="N", help="how many (default 10)")
+    answer_log.add_argument("--json", action="store_true", help="print a JSON list, newest first")
+    answer_log.set_defaults(func=cmd_log)
     return parser
 
 
@@ -95,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from advisor.core import Advisor
 
         settings = load_settings()
+        configure_logging(settings, args.python_log_level)
         return int(args.func(args, Advisor(settings)))
     except AdvisorError as exc:
         print(f"error: {exc}", file=sys.stderr)

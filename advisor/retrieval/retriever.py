@@ -1,7 +1,8 @@
 """Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion.
 
-Returns chunks with their fused score, dense similarity and BM25 score. Only chunks the manifest lists
-as live are ever returned. Whether the knowledge base has anything on a question is decided by the
+Returns chunks with their fused score, dense similarity and BM25 score, and how long the embedding and
+the search took (``Retrieval.timings``, for the answer log). Only chunks the manifest lists as live are
+ever returned. Whether the knowledge base has anything on a question is decided by the
 best dense similarity against ``relevance_threshold``, or a similarity within 0.1 of it together with a
 BM25 score of at least ``lexical_threshold`` (see :meth:`Retriever.search`).
 It deliberately has no reranker model: none ships offline that would pay for its latency here.
@@ -10,6 +11,7 @@ It deliberately has no reranker model: none ships offline that would pay for its
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,7 @@ class Retrieval:
     best_dense: float
     relevant: bool
     query_vector: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: "embed" (the query), "retrieve" (the rest)
 
 
 class Retriever:
@@ -83,8 +86,11 @@ class Retriever:
 
     def search(self, query: str, k: int | None = None) -> Retrieval:
         k = k or self.settings.top_k
+        begun = time.perf_counter()
         self.refresh()
+        embed_begun = time.perf_counter()
         vector = self.embedder.embed([query])[0]
+        embed_s = time.perf_counter() - embed_begun
         dense = self.kb.query(vector.tolist(), CANDIDATES)
         lexical = self._bm25.top(query, CANDIDATES) if tokenize(query) else []
         fused: dict[str, float] = {}
@@ -125,4 +131,5 @@ class Retriever:
         relevant = best >= s.relevance_threshold or (
             best >= s.relevance_threshold - 0.1 and best_lexical >= s.lexical_threshold
         )
-        return Retrieval(query, hits, best, bool(hits) and relevant, vector)
+        timings = {"embed": embed_s, "retrieve": time.perf_counter() - begun - embed_s}
+        return Retrieval(query, hits, best, bool(hits) and relevant, vector, timings)
