@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor.kb import ingest
 from advisor.core import Advisor
 from advisor.errors import DocumentError
+from advisor.kb import ingest
 from advisor.kb.loaders import load_bytes, load_path
-from advisor.text import strip_invisible
 from advisor.kb.store import KnowledgeBase
+from advisor.text import strip_invisible
 from tests.servers import chroma_server, store_settings, store_url  # noqa: F401  (fixtures)
 
 LIMIT = 100_000
