@@ -112,8 +112,7 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> FastAPI:
         length = request.headers.get("content-length")
         limit = settings.max_document_bytes if request.url.path.startswith("/v1/kb/") else settings.max_request_bytes
         if length and length.isdigit() and int(length) > limit:
-            error = shapes.error(f"the request is larger than {limit} bytes", "invalid_request_error", "too_large")
-            return JSONResponse(error, status_code=413)
+            return await _api_error(request, too_large("request", limit))
         return await call_next(request)
 
     def require_chat_key(request: Request) -> None:
@@ -146,12 +145,7 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> FastAPI:
     async def json_body(request: Request) -> Any:
         raw = await request.body()
         if len(raw) > settings.max_request_bytes:
-            raise ApiError(
-                413,
-                f"the request is larger than {settings.max_request_bytes} bytes",
-                "invalid_request_error",
-                "too_large",
-            )
+            raise too_large("request", settings.max_request_bytes)
         try:
             return json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
@@ -238,12 +232,7 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> FastAPI:
         require_admin(request)
         data = await request.body()
         if len(data) > settings.max_document_bytes:
-            raise ApiError(
-                413,
-                f"the document is larger than {settings.max_document_bytes} bytes",
-                "invalid_request_error",
-                "too_large",
-            )
+            raise too_large("document", settings.max_document_bytes)
         change = await run_in_threadpool(advisor.add_upload, data, name)
         return _change(change)
 
@@ -269,6 +258,10 @@ def create_app(advisor: Advisor, host: str = "127.0.0.1") -> FastAPI:
         return {"documents": result.documents, "chunks": result.chunks, "collection": result.new_collection}
 
     return app
+
+
+def too_large(what: str, limit: int) -> ApiError:
+    return ApiError(413, f"the {what} is larger than {limit} bytes", "invalid_request_error", "too_large")
 
 
 def _sse(data: dict[str, Any]) -> str:
