@@ -8,6 +8,7 @@ It deliberately does no spelling correction and no phrase queries.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -221,6 +222,13 @@ def _stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def tokenizer_signature() -> str:
+    """A digest of everything that decides how text becomes tokens: an index built under another
+    signature must be rebuilt (the vocabulary is data and can change)."""
+    parts = [repr(sorted(STOPWORDS)), repr([(p.pattern, r) for p, r in PHRASES]), repr(sorted(SYNONYMS.items()))]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def tokenize(text: str) -> list[str]:
