@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     # ./data and ./knowledge in a checkout; installed: the user data dir and the bundled knowledge.
     data_dir: Path = resources.default_data_dir()
     knowledge_dir: Path = resources.knowledge_dir()
+    vocabulary: Path = resources.knowledge_dir() / "vocabulary.yaml"  # aliases, synonyms: knowledge as data
     chroma_url: str | None = None
     collection_prefix: str = "advisor"
     top_k: int = Field(5, ge=1, le=50)
@@ -131,7 +132,7 @@ class Settings(BaseSettings):
     def _upper_case(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("local_model", "data_dir", "knowledge_dir")
+    @field_validator("local_model", "data_dir", "knowledge_dir", "vocabulary")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -1,8 +1,9 @@
 """BM25 (Okapi) over chunk texts: the lexical half of hybrid retrieval.
 
 A small inverted index in NumPy arrays: scoring a query touches only the postings of its terms, so
-it stays fast at 100k chunks. Tokens are lower-cased words with a light plural stemmer and a few
-domain synonyms folded together ("salary", "comp", "TC" -> "pay"; "machine learning" -> "ml").
+it stays fast at 100k chunks. Tokens are lower-cased words with a light plural stemmer; the domain's
+synonyms and phrases ("salary", "comp", "TC" -> "pay") come from the vocabulary file
+(:mod:`advisor.vocabulary`), never from this module.
 It deliberately does no spelling correction and no phrase queries.
 """
 
@@ -16,6 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from advisor import vocabulary
+
+TOKENIZER_VERSION = "2"  # bump when the rules below change: persisted indexes rebuild
 STOPWORDS = frozenset(
     [
         "a",
@@ -128,92 +132,6 @@ STOPWORDS = frozenset(
         "know",
     ]
 )
-PHRASES = [
-    (re.compile(r"\bmachine[- ]learning\b"), "ml"),
-    (re.compile(r"\bartificial intelligence\b"), "ai"),
-    (re.compile(r"\bdata[- ]science\b"), "data scientist"),
-    (re.compile(r"\ba/b\b"), "abtest"),
-    (re.compile(r"\btotal comp(ensation)?\b"), "pay"),
-    (re.compile(r"\bfine[- ]tun(e|ing|ed)\b"), "finetune"),
-    # The summary table's row labels, as people ask for them.
-    (
-        re.compile(r"\b(main|primary) (job|responsibilit(y|ies)|duty|duties|task)\b|\b(mainly|primarily) do\b"),
-        "primary job",
-    ),
-    (re.compile(r"\b(cent(er|re) of gravity|core (discipline|skill)|built around)\b"), "gravity"),
-    (re.compile(r"\b(background fit|(good|natural|best) fit)\b"), "background fit"),
-    (re.compile(r"\b(pick(ing)? up|study|studying|master|skill up)\b"), "learn"),
-    (
-        re.compile(
-            r"\b((backend|back-end|frontend|front-end|full[- ]stack|web|software) (developer|dev)|swe|programmer)s?\b"
-        ),
-        "software engineer",
-    ),
-    (
-        re.compile(
-            r"\b(day[- ]to[- ]day|all day|typical (working |work )?day|a day|each day|every day|day[- ]in[- ]the[- ]life|workday|working day)\b"
-        ),
-        "daily",
-    ),
-]
-SYNONYMS = {
-    "salary": "pay",
-    "salaries": "pay",
-    "comp": "pay",
-    "compensation": "pay",
-    "tc": "pay",
-    "earn": "pay",
-    "earns": "pay",
-    "paid": "pay",
-    "pays": "pay",
-    "money": "pay",
-    "income": "pay",
-    "wage": "pay",
-    "wages": "pay",
-    "interview": "interview",
-    "interviews": "interview",
-    "interviewing": "interview",
-    "engineers": "engineer",
-    "engineering": "engineer",
-    "scientists": "scientist",
-    "scientific": "scientist",
-    "degrees": "degree",
-    "phd": "degree",
-    "masters": "degree",
-    "graduate": "degree",
-    "job": "role",
-    "jobs": "role",
-    "roles": "role",
-    "position": "role",
-    "positions": "role",
-    "title": "role",
-    "titles": "role",
-    "career": "role",
-    "careers": "role",
-    "path": "role",
-    "emphasize": "emphasis",
-    "emphasizes": "emphasis",
-    "emphasise": "emphasis",
-    "focus": "emphasis",
-    "most": "highest",
-    "top": "highest",
-    "best": "highest",
-    "ceiling": "highest",
-    "deliver": "ship",
-    "delivers": "ship",
-    "deliverable": "ship",
-    "deliverables": "ship",
-    "output": "ship",
-    "shipped": "ship",
-    "shipping": "ship",
-    "alone": "solo",
-    "partner": "pair",
-    "partners": "pair",
-    "pairing": "pair",
-    "secure": "security",
-    "safe": "security",
-    "future": "security",
-}
 
 
 def _stem(word: str) -> str:
@@ -227,20 +145,22 @@ def _stem(word: str) -> str:
 def tokenizer_signature() -> str:
     """A digest of everything that decides how text becomes tokens: an index built under another
     signature must be rebuilt (the vocabulary is data and can change)."""
-    parts = [repr(sorted(STOPWORDS)), repr([(p.pattern, r) for p, r in PHRASES]), repr(sorted(SYNONYMS.items()))]
+    parts = [TOKENIZER_VERSION, repr(sorted(STOPWORDS)), vocabulary.active().digest]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def tokenize(text: str) -> list[str]:
+    vocab = vocabulary.active()
+    synonyms = vocab.synonyms
     text = text.lower().replace("’", "'")
-    for pattern, replacement in PHRASES:
+    for pattern, replacement in vocab.phrases:
         text = pattern.sub(replacement, text)
     out = []
     for word in re.findall(r"[a-z0-9$]+", text):
-        word = SYNONYMS.get(word, word)
+        word = synonyms.get(word, word)
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
             continue
-        out.append(SYNONYMS.get(_stem(word), _stem(word)))
+        out.append(synonyms.get(_stem(word), _stem(word)))
     return out
 
 

@@ -1,0 +1,289 @@
+"""The entities a document compares (the roles, in a careers article) and the backgrounds it advises, learned
+from the document itself.
+
+- **Comparison tables**: a Markdown table's column headers (or its row labels: whichever the prose names
+  more often) are the entities. "Site Reliability Engineer (SRE)" gives the name and its acronym.
+- **Headings**: the vocabulary's ``entity_headings`` shapes ("What an X does") confirm an entity or, in a
+  document without a table, introduce one the text names again; ``background_headings`` ("You're a ...",
+  "Coming from ...") name the readers a section advises.
+- **Aliases**: "Full Name (ABBR)" in the text, plus the vocabulary file's ``aliases``.
+
+:class:`EntityCatalog` is what the answer path uses: it finds entities in any text (singular or plural,
+any case, "-" or " " between words, aliases) and gives their plural for rewriting questions. It is built
+from what ingest stored in each document's manifest record, so opening a store reads no chunk.
+It deliberately knows no entity by name: everything comes from the documents and the vocabulary file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor import vocabulary as vocab_module
+from advisor.vocabulary import Vocabulary
+
+MAX_NAME_WORDS = 5  # longer is a phrase, not a name
+MAX_NAME_CHARS = 48
+MIN_BACKGROUND_OVERLAP = 0.5  # share of words a phrase and a background option must have in common
+MIN_HEADING_MENTIONS = 2  # a heading-only entity must be named again in the text (not a one-off title)
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
+CELL_SEP = re.compile(r"(?<!\\)\|")
+HEADING = re.compile(r"^#{1,6}\s+(?P<text>.+?)\s*#*\s*$", re.M)
+ACRONYM_AFTER = re.compile(r"(?P<full>(?:[A-Z][\w-]*\s+){0,4}[A-Z][\w-]*)\s+\((?P<short>[A-Z][A-Za-z]{1,7})\)")
+
+
+def _name_like(text: str) -> bool:
+    words = text.split()
+    return (
+        0 < len(words) <= MAX_NAME_WORDS
+        and len(text) <= MAX_NAME_CHARS
+        and not re.search(r"[\d$%€£/|:;?!]", text)
+        and text[:1].isalpha()
+    )
+
+
+def _split_acronym(cell: str) -> tuple[str, list[str]]:
+    """ "Site Reliability Engineer (SRE)" -> ("Site Reliability Engineer", ["SRE"])."""
+    cell = re.sub(r"[*_`]", "", cell).strip()
+    match = re.fullmatch(r"(?P<name>.+?)\s*\((?P<alias>[^()]{1,20})\)", cell)
+    if match:
+        return match["name"].strip(), [match["alias"].strip()]
+    return cell, []
+
+
+def _plural_word(word: str) -> str:
+    if word.isupper():
+        return word + "s"
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
+
+
+def plural(name: str) -> str:
+    """ "AI Engineer" -> "AI engineers", "Data Scientist" -> "data scientists", "SRE" -> "SREs"."""
+    words = [w.lower() if w[:1].isupper() and w[1:].islower() else w for w in name.split()]
+    if not words:
+        return name
+    words[-1] = _plural_word(words[-1])
+    return " ".join(words)
+
+
+def name_pattern(name: str) -> str:
+    """A regex for ``name`` in running text: any case, singular or plural, "-" or " " between words."""
+    raw = [w for w in re.split(r"[\s-]+", name.strip()) if w]
+    if not raw:
+        return r"(?!)"
+    words = [re.escape(w) for w in raw]
+    last = raw[-1]
+    forms = [re.escape(last)]
+    if not last.lower().endswith("s"):
+        forms += [re.escape(last) + "(?:s|es)"]
+    if re.search(r"[^aeiou]y$", last, re.I):
+        forms.append(re.escape(last[:-1]) + "ies")
+    words[-1] = "(?:" + "|".join(forms) + ")(?:['’]s)?"
+    return r"(?<![\w-])" + r"[\s-]+".join(words) + r"(?![\w-])"
+
+
+def _mentions(name: str, text: str) -> int:
+    return len(re.findall(name_pattern(name), text, re.I))
+
+
+def _tables(text: str) -> list[list[list[str]]]:
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in [*text.splitlines(), ""]:
+        if TABLE_ROW.match(line):
+            cells = [c.strip() for c in CELL_SEP.split(line.strip().strip("|"))]
+            if not all(SEPARATOR_CELL.match(c or "--") for c in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return [t for t in tables if len(t) >= 3 and len(t[0]) >= 3]
+
+
+@dataclass
+class Learned:
+    """What one document says about itself: its entities (name -> aliases) and the backgrounds it advises."""
+
+    entities: dict[str, list[str]] = field(default_factory=dict)
+    backgrounds: list[str] = field(default_factory=list)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"entities": self.entities, "backgrounds": self.backgrounds}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> Learned | None:
+        entities, backgrounds = meta.get("entities"), meta.get("backgrounds")
+        if not isinstance(entities, dict) or not isinstance(backgrounds, list):
+            return None
+        return cls(
+            {str(k): [str(a) for a in v] for k, v in entities.items() if isinstance(v, list)},
+            [str(b) for b in backgrounds],
+        )
+
+
+def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
+    """The entities and backgrounds of one document's text (Markdown; plain text works, with less to go on)."""
+    vocab = vocabulary or vocab_module.active()
+    prose = "\n".join(line for line in text.splitlines() if not TABLE_ROW.match(line))
+    found: dict[str, list[str]] = {}
+
+    def add(name: str, aliases: Iterable[str] = ()) -> None:
+        name = re.sub(r"\s+", " ", name).strip()
+        key = next((k for k in found if k.lower() == name.lower()), name)
+        merged = found.setdefault(key, [])
+        for alias in aliases:
+            if alias.lower() != key.lower() and alias.lower() not in (a.lower() for a in merged):
+                merged.append(alias)
+
+    for table in _tables(text):
+        header, body = table[0], table[1:]
+        columns = [_split_acronym(c) for c in header[1:] if c.strip()]
+        rows = [_split_acronym(r[0]) for r in body if r and r[0].strip()]
+        by_column = [c for c in columns if _name_like(c[0])]
+        by_row = [r for r in rows if _name_like(r[0])]
+
+        def score(cands: list[tuple[str, list[str]]]) -> float:
+            if len(cands) < 2:
+                return -1.0
+            return sum(_mentions(n, prose) + sum(_mentions(a, prose) for a in al) for n, al in cands) / len(cands)
+
+        # An empty corner cell says "the columns are the things compared"; otherwise the prose decides.
+        pick = by_column if not header[0].strip() and len(by_column) >= 2 else None
+        if pick is None:
+            pick = by_column if score(by_column) >= score(by_row) else by_row
+        if score(pick) <= 0:
+            continue  # nothing the text talks about: a table of figures, not of entities
+        for name, aliases in pick:
+            add(name, aliases)
+
+    headings = [m["text"].strip() for m in HEADING.finditer(text)]
+    for heading in headings:
+        plain = re.sub(r"[*_`]", "", heading)
+        for pattern in vocab.entity_headings:
+            match = pattern.search(plain)
+            if not match:
+                continue
+            name, aliases = _split_acronym(match["name"].strip(" .:"))
+            known = next((k for k in found if re.fullmatch(name_pattern(k), name, re.I)), None)
+            if known:
+                add(known, aliases)
+            elif not found and _name_like(name) and _mentions(name, prose) >= MIN_HEADING_MENTIONS + 1:
+                add(name, aliases)
+            break
+
+    for match in ACRONYM_AFTER.finditer(text):
+        full, short = match["full"].strip(), match["short"]
+        for key in list(found):
+            if re.fullmatch(name_pattern(key), full, re.I) or full.lower().endswith(key.lower()):
+                add(key, [short])
+            elif key.lower() == short.lower():
+                add(key, [full])
+
+    for name, extra in vocab.aliases.items():
+        owner = next((k for k in found if k.lower() == name.lower()), None)
+        if owner:
+            add(owner, extra)
+
+    backgrounds: list[str] = []
+    for heading in headings:
+        plain = re.sub(r"[*_`]", "", heading)
+        for pattern in vocab.background_headings:
+            match = pattern.search(plain)
+            if match:
+                who = match["name"].strip(" .:?")
+                if who and who.lower() not in (b.lower() for b in backgrounds):
+                    backgrounds.append(who)
+                break
+    return Learned(found, backgrounds)
+
+
+@dataclass(frozen=True)
+class Background:
+    """A reader the knowledge base advises ("data scientist or analyst"), with its alternatives apart."""
+
+    label: str
+    options: tuple[str, ...]  # "data scientist", "analyst"
+
+
+def _options(label: str) -> tuple[str, ...]:
+    parts = re.split(r"\s*(?:,|\bor\b|/|\band\b)\s*", label)
+    return tuple(p.strip() for p in parts if len(p.strip()) > 1)
+
+
+class EntityCatalog:
+    """Every entity and background in the knowledge base, and how to find them in text."""
+
+    def __init__(self, entities: Mapping[str, Iterable[str]] | None = None, backgrounds: Iterable[str] = ()) -> None:
+        self.aliases: dict[str, tuple[str, ...]] = {}
+        for name, aliases in dict(entities or {}).items():
+            key = next((k for k in self.aliases if k.lower() == name.lower()), name)
+            self.aliases[key] = tuple(dict.fromkeys([*self.aliases.get(key, ()), *aliases]))
+        self.backgrounds = [Background(b, _options(b)) for b in dict.fromkeys(backgrounds)]
+        names = sorted(((n, k) for k, al in self.aliases.items() for n in (k, *al)), key=lambda p: -len(p[0]))
+        self._owner = {}
+        parts = []
+        for i, (surface, key) in enumerate(names):
+            self._owner[f"e{i}"] = key
+            parts.append(f"(?P<e{i}>{name_pattern(surface)})")
+        self._pattern = re.compile("|".join(parts), re.I) if parts else None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.aliases)
+
+    def __len__(self) -> int:
+        return len(self.aliases)
+
+    def find(self, text: str) -> list[str]:
+        """The entities ``text`` names, in order of first mention."""
+        if self._pattern is None:
+            return []
+        out: list[str] = []
+        for match in self._pattern.finditer(text):
+            key = self._owner[match.lastgroup or ""]
+            if key not in out:
+                out.append(key)
+        return out
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, entity) for every mention in ``text``."""
+        if self._pattern is None:
+            return []
+        return [(m.start(), m.end(), self._owner[m.lastgroup or ""]) for m in self._pattern.finditer(text)]
+
+    def plural(self, name: str) -> str:
+        return plural(name)
+
+    def background_of(self, phrase: str) -> Background | None:
+        """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any."""
+        from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms make "SWE" a software engineer
+
+        wanted = set(tokenize(phrase))
+        if not wanted:
+            return None
+        best, best_overlap = None, 0.0
+        for background in self.backgrounds:
+            for option in background.options:
+                terms = set(tokenize(option))
+                overlap = len(terms & wanted) / len(terms | wanted) if terms else 0.0
+                if overlap >= MIN_BACKGROUND_OVERLAP and overlap > best_overlap:
+                    best, best_overlap = background, overlap
+        return best
+
+    @classmethod
+    def merged(cls, learned: Iterable[Learned]) -> EntityCatalog:
+        entities: dict[str, list[str]] = {}
+        backgrounds: list[str] = []
+        for item in learned:
+            for name, aliases in item.entities.items():
+                key = next((k for k in entities if k.lower() == name.lower()), name)
+                entities.setdefault(key, []).extend(aliases)
+            backgrounds.extend(item.backgrounds)
+        return cls(entities, backgrounds)
