@@ -203,6 +203,11 @@ class BM25Index:
             scores[docs] += self._idf[term] * tfs * (self.k1 + 1) / (tfs + self._norm[docs])
         return scores
 
+    def document_frequency(self, term: str) -> int:
+        """How many documents hold ``term`` (a token as :func:`tokenize` makes it)."""
+        posting = self._postings.get(term)
+        return 0 if posting is None else len(posting[0])
+
     def top(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:
             return []

@@ -80,6 +80,11 @@ class Retriever:
         text, meta = entry
         return f"{meta.get('section', '')}\n{text}"
 
+    def knows(self, term: str) -> bool:
+        """Whether any live chunk holds ``term`` (a token as :func:`tokenize` makes it)."""
+        self.refresh()
+        return self._bm25.document_frequency(term) > 0
+
     @property
     def chunk_count(self) -> int:
         return len(self._chunks)
