@@ -15,12 +15,14 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from advisor import vocabulary
 from advisor.answer_log import AnswerLog
 from advisor.answering.answer import Answer, Answerer, AnswerStream
 from advisor.answering.evidence import EvidenceSelector
 from advisor.errors import AdvisorError
 from advisor.kb import ingest
 from advisor.kb import maintenance as kb_maintenance
+from advisor.kb.entities import EntityCatalog
 from advisor.kb.loaders import load_bytes
 from advisor.kb.manifest import DocumentRecord
 from advisor.kb.store import KnowledgeBase
@@ -49,6 +51,7 @@ class Advisor:
         answer_log: AnswerLog | None = None,
     ) -> None:
         self.settings = settings or load_settings()
+        vocabulary.use(self.settings.vocabulary)  # the domain's words: tokenising and entity names read it
         self.auto_build = auto_build
         # A part is built once even when several sessions' threads ask for it at the same time.
         self._init_lock = threading.RLock()
@@ -112,6 +115,17 @@ class Advisor:
         """Load everything now (the UI does this once per process, so the first question is fast)."""
         self.retriever.refresh()
         _ = self.answerer
+
+    # -- what the knowledge base is about ----------------------------------------------------------
+    def catalog(self) -> EntityCatalog:
+        """The entities (roles) the knowledge base's documents compare and the backgrounds they advise."""
+        self.retriever.refresh()
+        return self.answerer.catalog()
+
+    def entity_profile(self, entity: str) -> list[str]:
+        """What the knowledge base says about one entity: its table cells and the sentences about it."""
+        self.retriever.refresh()
+        return self.answerer.entity_profile(entity)
 
     # -- chat ------------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:

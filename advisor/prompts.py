@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from string import Template
 
-SCOPE = (
-    "careers in AI: what AI Engineers, ML Engineers and Data Scientists do day to day, what they are paid, "
-    "how their interviews work, how the roles blur, and which path fits your background"
+# What the advisor covers is whatever its knowledge base holds: $topics is filled from it (the entities
+# its documents compare, else their titles). Nothing here names a career.
+SCOPE = Template(
+    "the careers in its knowledge base ($topics): what each role does day to day, what it pays, how its "
+    "interviews work, and which path fits your background"
 )
+SCOPE_EMPTY = "the careers in its knowledge base"
 
 SYSTEM = Template(
     """You are Advisor, a career advisor for $scope.
@@ -30,24 +33,29 @@ $sources
 
 Question: $question
 
-Answer the question from the sources above, citing them as [n]."""
+Answer the question from the sources above, citing them as [n].$guidance"""
 )
+
+# The answer plan's shape for each kind of question (advisor/answering/plan.py), added to ANSWER.
+PLAN_GUIDANCE = {
+    "yes_no": "Start with Yes or No, or say the sources don't say; then give the reason from the sources.",
+    "comparison": "Compare $entities side by side and cite the source for each side.",
+    "decision": "Give the sources' guidance on how to decide first, then the facts that matter for the decision.",
+    "recommendation": "Answer for someone whose background is: $background. Use only the advice for that background.",
+    "list": "List the points the sources give.",
+    "fact": "Answer in one to three sentences.",
+}
+ENTITY_GUIDANCE = Template("Only state facts the sources give about $entities; never give one role another's facts.")
+UNCOVERED_GUIDANCE = Template("The sources say nothing about $specifics: say so in your first sentence.")
+
+# The search behind Advisor.entity_profile: what one entity's work is.
+PROFILE_QUERY = Template("What does $article $entity do, and what is their work?")
 
 SOURCE = Template("[$n] $title — $section\n$text")
 
-# The bundled 135M model only phrases one lead sentence; the quoted evidence carries the facts.
-LEAD_SYSTEM = Template("You answer career questions in one short sentence, using only the given facts.")
-LEAD = Template(
-    """Facts:
-$facts
-
-Question: $question
-Answer in one short sentence using only the facts."""
-)
-
 REWRITE = Template(
     """Rewrite the last user question so it can be understood without the conversation. Keep its meaning;
-name the role(s) it refers to. Output only the rewritten question.
+name the role(s) or background it refers to. Output only the rewritten question.
 
 Conversation:
 $history
@@ -72,12 +80,14 @@ Does the answer agree with the article's position, without contradicting it or a
 does not make? Reply with one short reason, then a last line that is exactly VERDICT: PASS or VERDICT: FAIL."""
 )
 
-REFUSAL = (
-    "I can't help with that: my knowledge base doesn't cover it. I can help with " + SCOPE + ". "
-    'Try, for example: "Which role fits a software engineer?" or "What do data science interviews emphasize?"'
+REFUSAL = Template(
+    "I can't help with that: my knowledge base doesn't cover it. I can help with $scope. "
+    "Try asking what one of these roles does, what it pays, or which one fits your background."
 )
 EMPTY_KB = "The knowledge base is empty, so I have nothing to answer from. Add documents with: advisor kb add PATH"
 EVIDENCE_HEADER = "From the sources:"
-IN_SHORT = "In short:"
+# The grounded answer's fixed sentences (advisor/answering/grounded.py).
+UNCOVERED = Template("The knowledge base says nothing about $specifics; here is what it does say.")
+NO_VERDICT = "The knowledge base doesn't say whether that is so. Here is what it says on it:"
 NO_SUPPORT = "The sources I found don't state this directly. Here is what they do say:"
 INTERRUPTED = "[answer interrupted]"

@@ -27,12 +27,14 @@ from typing import Any
 
 from advisor import prompts
 from advisor.answer_log import Trace
-from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, roles_in
-from advisor.answering.evidence import EvidenceSelector
+from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
+from advisor.answering.evidence import EvidenceSelector, Unit, unit_parts
 from advisor.answering.generative import generative_answer
-from advisor.answering.grounded import grounded_answer, role_clause
+from advisor.answering.grounded import grounded_answer, narrow, role_clause
 from advisor.answering.guard import split_injections
+from advisor.answering.plan import Plan, make_plan
 from advisor.errors import InputError
+from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete
 from advisor.retrieval.retriever import Hit, Retriever
 from advisor.settings import Settings
@@ -42,6 +44,8 @@ from advisor.text import CITATION
 __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "role_clause", "to_turns"]
 
 SNIPPET_CHARS = 240
+PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
+PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
 
 
 @dataclass
@@ -127,7 +131,7 @@ def clean_question(question: str, max_chars: int) -> str:
     )
     text = text.strip()
     if not text:
-        raise InputError("the question is empty: type a question about AI careers")
+        raise InputError("the question is empty: type a question about careers")
     if len(text) > max_chars:
         raise InputError(f"the question is too long ({len(text):,} characters; the limit is {max_chars:,}): shorten it")
     return text
@@ -165,7 +169,45 @@ class Answerer:
         self.retriever = retriever
         self.selector = selector
         self.chat = chat
-        self.system_prompt = prompts.SYSTEM.substitute(scope=prompts.SCOPE)
+        self._catalog: tuple[tuple[str, int], EntityCatalog] | None = None
+
+    def catalog(self) -> EntityCatalog:
+        """The entities and backgrounds of the knowledge base as it is now (rebuilt when it changes)."""
+        kb = self.retriever.kb
+        key = (kb.manifest.collection, kb.manifest.generation)
+        if self._catalog is None or self._catalog[0] != key:
+            records = list(kb.manifest.documents.values())
+            self._catalog = (key, catalog_for(records, kb.collection.fetch))
+        return self._catalog[1]
+
+    def entity_profile(self, entity: str, k: int = PROFILE_HITS) -> list[str]:
+        """The passages the knowledge base has on ``entity`` alone: its table cells and the sentences that
+        name it or sit under a heading that names only it."""
+        catalog = self.catalog()
+        article = "an" if entity[:1].lower() in "aeiou" else "a"
+        retrieval = self.retriever.search(prompts.PROFILE_QUERY.substitute(article=article, entity=entity), k=k)
+        out: list[str] = []
+        for rank, hit in enumerate(retrieval.hits):
+            for pos, (text, row) in enumerate(unit_parts(hit.text)):
+                unit = narrow(Unit(rank, pos, text, row=row, section=hit.section), [entity], catalog)
+                about = unit is not None and (
+                    entity in catalog.find(unit.text) or catalog.find(hit.section.rsplit(">", 1)[-1]) == [entity]
+                )
+                if unit is not None and about and unit.text not in out:
+                    out.append(unit.text)
+        return out
+
+    def scope(self) -> str:
+        """What the advisor covers, from its knowledge base: the entities its documents compare, else their titles."""
+        names = self.catalog().names or [d.title for d in self.retriever.kb.manifest.documents.values()]
+        if not names:
+            return prompts.SCOPE_EMPTY
+        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        return prompts.SCOPE.substitute(topics=shown)
+
+    @property
+    def system_prompt(self) -> str:
+        return prompts.SYSTEM.substitute(scope=self.scope())
 
     # -- public ---------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[Any] | None = None) -> AnswerStream:
@@ -179,8 +221,9 @@ class Answerer:
 
     # -- steps ----------------------------------------------------------------------------------
     def standalone(self, question: str, turns: list[Turn]) -> tuple[str, Usage]:
-        rewritten = rewrite_follow_up(question, turns)
-        if self.settings.effective_answer_mode != "generative" or not is_follow_up(question, turns):
+        catalog = self.catalog()
+        rewritten = rewrite_follow_up(question, turns, catalog)
+        if self.settings.effective_answer_mode != "generative" or not is_follow_up(question, turns, catalog):
             return rewritten, Usage()
         history = "\n".join(f"{t.role}: {t.content[:500]}" for t in turns[-6:])
         text, usage = complete(
@@ -191,9 +234,44 @@ class Answerer:
         )
         text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
         # A rewrite must stay a question about the same things; otherwise keep the rule-based one.
-        if 3 <= len(text) <= 400 and (roles_in(text) or not roles_in(rewritten)):
+        if 3 <= len(text) <= 400 and (catalog.find(text) or not catalog.find(rewritten)):
             return text, usage
         return rewritten, usage
+
+    def _per_entity_hits(self, plan: Plan, question: str, hits: list[Hit], catalog: EntityCatalog) -> list[Hit]:
+        """A comparison quotes every side: an entity no retrieved passage is about gets its own retrieval
+        (it may live in another document)."""
+        if plan.kind != "comparison":
+            return []
+        extra: list[Hit] = []
+        seen = {h.chunk_id for h in hits}
+        for entity in plan.entities[1:4] if len(plan.entities) > 1 else []:
+            if any(entity in catalog.find(f"{h.section} {h.text}") for h in hits + extra):
+                continue
+            others = [n for n in plan.entities if n != entity]
+            query = question
+            for start, end, name in sorted(catalog.spans(question), reverse=True):
+                if name in others:
+                    query = query[:start] + query[end:]
+            found = self.retriever.search(query, k=PER_ENTITY_HITS)
+            extra += [
+                h for h in found.hits if h.chunk_id not in seen and entity in catalog.find(f"{h.section} {h.text}")
+            ]
+            seen.update(h.chunk_id for h in extra)
+        return extra
+
+    @staticmethod
+    def _background_sections(plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> dict[int, bool]:
+        """Which hits are the asker's background's section (True) or another background's (False)."""
+        if plan.background is None:
+            return {}
+        out: dict[int, bool] = {}
+        for rank, hit in enumerate(hits):
+            tail = hit.section.rsplit(">", 1)[-1].lower()
+            for background in catalog.backgrounds:
+                if background.label.lower() in tail:
+                    out[rank] = background == plan.background
+        return out
 
     def _run(self, question: str, turns: list[Turn], trace: Trace) -> Generator[str, None, Answer]:
         started = trace.started = time.perf_counter()
@@ -209,7 +287,9 @@ class Answerer:
         )
 
         if self.retriever.chunk_count == 0 or not retrieval.relevant:
-            text = prompts.EMPTY_KB if self.retriever.chunk_count == 0 else prompts.REFUSAL
+            text = (
+                prompts.EMPTY_KB if self.retriever.chunk_count == 0 else prompts.REFUSAL.substitute(scope=self.scope())
+            )
             yield text
             elapsed = time.perf_counter() - started
             return Answer(
@@ -223,16 +303,23 @@ class Answerer:
                 **base,
             )
 
-        sources = make_sources(retrieval.hits)
+        catalog = self.catalog()
+        with trace.step("plan"):
+            plan = make_plan(standalone, catalog, self.retriever.knows)
+        trace.plan.update(plan.to_log())
+        hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
+        sources = make_sources(hits)
         assert retrieval.query_vector is not None
         with trace.step("select"):
-            units = self.selector.select(standalone, retrieval.query_vector, retrieval.hits)
+            units = self.selector.select(
+                standalone, retrieval.query_vector, hits, mine=self._background_sections(plan, hits, catalog)
+            )
         trace.selected(units)
         chat = trace.timed(self.chat)  # the time inside the model's stream is the "model" step
         if mode == "grounded":
-            gen = grounded_answer(chat, self.selector, standalone, sources, units)
+            gen = grounded_answer(standalone, plan, catalog, sources, units)
         else:
-            gen = generative_answer(chat, self.settings, self.system_prompt, standalone, sources, units)
+            gen = generative_answer(chat, self.settings, self.system_prompt, standalone, sources, units, plan, catalog)
         # The stored text is built here, from the very pieces the caller is given, and nowhere else.
         deltas: list[str] = []
         first_token_s = 0.0

@@ -1,8 +1,8 @@
 """Pick the sentences in retrieved chunks that answer a question.
 
 A chunk is split into units: sentences, list items, and table rows rendered as one line each
-("Typical mid-level TC: AI Engineer $220K–$400K; ML Engineer ..."). A unit too short to stand alone
-("Go AI Engineer.") is joined to the next one. Units that read like instructions to an AI, or carry
+("<row label>: <column> <cell>; <column> <cell>."), keeping the row's cells apart for the composer. A
+unit too short to stand alone is joined to the next one. Units that read like instructions to an AI, or carry
 URLs or e-mail addresses, are never quoted (indirect prompt injection). Each unit is scored by
 embedding similarity to the question plus word overlap; the best few are kept in document order.
 """
@@ -29,22 +29,27 @@ INSTRUCTION_LIKE = re.compile(
 )
 LINKISH = re.compile(r"https?://|www\.|@[\w-]+\.[a-z]{2,}|!\[", re.I)
 MIN_WORDS = 5
-# A unit that leans on the one before it ("ML Engineers can match this") is quoted with it.
+# A unit that leans on the one before it is quoted with it: it opens with a pronoun or demonstrative
+# ("They rarely ..."), uses one as its object ("can match this at top labs"), or ends on an elided verb
+# ("Data Scientists rarely do."). English grammar, no domain words.
 ANAPHOR = re.compile(
-    r"^(this|that|these|those|it|they|the latter|the former|together|solo)\b|\b(match this|rarely do|do too)\b", re.I
+    r"^(this|that|these|those|it|its|they|their|them|he|she|the latter|the former|together|such|both)\b"
+    r"|\b(this|that|these|those)\s*(?=$|[.,;:]|\s(at|in|on|for|too|as well|either)\b)"
+    r"|\b(do|does|did|can|could|will|would|is|are|was|were|have|has)(\s+(too|so|not|either))?\s*[.;!]?$"
+    r"|\b(rarely|never|seldom|also|often|usually|always|sometimes)\s+(do|does|did|can|will|is|are)\s*[,.;]",
+    re.I,
 )
 
 CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
+MAX_UNITS = 5  # quotes the selector hands on; the composer shows fewer
 
 
-# "I'm a data analyst", "As a backend developer": the asker's background, which picks among the
-# article's "You're a ..." sections (a question naming two roles is otherwise a coin toss).
-BACKGROUND = re.compile(
-    r"\b(?:i'?m|i am|as|i work as|i'm working as)\s+(?:an?\s+)?(?P<who>[\w /-]{2,40}?)"
-    r"(?=[,.?!;]|\s+(?:and|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking)\b|$)",
-    re.I,
-)
-BACKGROUND_SECTION = re.compile(r"\byou'?re an? ", re.I)
+@dataclass(frozen=True)
+class Row:
+    """A table row as a unit: its label (first cell) and its (column header, cell) pairs."""
+
+    label: str
+    cells: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -53,27 +58,31 @@ class Unit:
     position: int
     text: str
     score: float = 0.0
+    row: Row | None = None
+    section: str = ""
 
 
-def _table_units(block: str) -> list[str]:
+def _table_rows(block: str) -> list[tuple[str, Row | None]]:
     rows = [[c.strip() for c in CELL_SEP.split(line.strip().strip("|"))] for line in block.splitlines() if line.strip()]
     rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c or "--") for c in r)]
     if len(rows) < 2:
-        return [" ".join(" ".join(r) for r in rows)]
+        return [(" ".join(" ".join(r) for r in rows), None)]
     header, body = rows[0], rows[1:]
-    out = []
+    out: list[tuple[str, Row | None]] = []
     for row in body:
         label, cells = row[0], row[1:]
-        parts = [f"{header[i + 1] if i + 1 < len(header) else ''} {cell}".strip() for i, cell in enumerate(cells)]
-        out.append(f"{label}: {'; '.join(parts)}.")
+        pairs = tuple((header[i + 1] if i + 1 < len(header) else "", cell) for i, cell in enumerate(cells))
+        parts = [f"{head} {cell}".strip() for head, cell in pairs]
+        out.append((f"{label}: {'; '.join(parts)}.", Row(label, pairs)))
     return out
 
 
-def units_of(text: str) -> list[str]:
-    out: list[str] = []
+def unit_parts(text: str) -> list[tuple[str, Row | None]]:
+    """The units of a chunk's text, each with its table row when it is one."""
+    out: list[tuple[str, Row | None]] = []
     for block in split_blocks(text):
         if block.lstrip().startswith("|"):
-            out.extend(_table_units(block))
+            out.extend(_table_rows(block))
             continue
         pending = ""
         for sentence in split_sentences(block):
@@ -84,14 +93,18 @@ def units_of(text: str) -> list[str]:
             if len(joined.split()) < MIN_WORDS:
                 pending = joined
                 continue
-            out.append(joined)
+            out.append((joined, None))
             pending = ""
         if pending:
-            if out and len(pending.split()) < 3:
-                out[-1] = f"{out[-1]} {pending}"
+            if out and len(pending.split()) < 3 and out[-1][1] is None:
+                out[-1] = (f"{out[-1][0]} {pending}", None)
             else:
-                out.append(pending)
-    return [u for u in out if not INSTRUCTION_LIKE.search(u) and not LINKISH.search(u)]
+                out.append((pending, None))
+    return [(u, row) for u, row in out if not INSTRUCTION_LIKE.search(u) and not LINKISH.search(u)]
+
+
+def units_of(text: str) -> list[str]:
+    return [u for u, _ in unit_parts(text)]
 
 
 class EvidenceSelector:
@@ -119,25 +132,31 @@ class EvidenceSelector:
                 self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts])
 
-    def select(self, question: str, query_vector: np.ndarray, hits: list[Hit], max_units: int = 5) -> list[Unit]:
-        units = [Unit(rank, pos, text) for rank, hit in enumerate(hits) for pos, text in enumerate(units_of(hit.text))]
+    def select(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        hits: list[Hit],
+        max_units: int = MAX_UNITS,
+        mine: dict[int, bool] | None = None,
+    ) -> list[Unit]:
+        """The best units for ``question``, in document order. ``mine`` marks the hits (by rank) that are
+        the asker's own background's section (True) or another background's (False)."""
+        units = [
+            Unit(rank, pos, text, row=row, section=hit.section)
+            for rank, hit in enumerate(hits)
+            for pos, (text, row) in enumerate(unit_parts(hit.text))
+        ]
         if not units:
             return []
-        # The section title carries meaning a bare sentence lacks ("You're a software engineer").
+        # The section title carries meaning a bare sentence lacks (which role, which background).
         keyed = [f"{hits[u.hit_rank].section}: {u.text}" for u in units]
         sims = self._vectors(keyed) @ query_vector
         q_terms = set(tokenize(question))
-        background = {t for m in BACKGROUND.finditer(question.replace("’", "'")) for t in tokenize(m["who"])}
-        mine = {
-            rank: bool(background & set(tokenize(hit.section.rsplit(">", 1)[-1])))
-            for rank, hit in enumerate(hits)
-            if background and BACKGROUND_SECTION.search(hit.section)
-        }
-        if not any(mine.values()):
-            mine = {}  # the asker's background is none of the sections found: leave the scores alone
+        mine = mine if mine and any(mine.values()) else {}  # none of the asker's: leave the scores alone
         for unit, sim, key in zip(units, sims, keyed, strict=True):
             # Words of the unit itself count fully, words only in its section title half: a section named
-            # "You're a data scientist" must not lift every sentence in it above the one that answers.
+            # about one background must not lift every sentence in it above the one that answers.
             own = q_terms & set(tokenize(unit.text))
             from_section = (q_terms & set(tokenize(key))) - own
             overlap = (len(own) + 0.5 * len(from_section)) / len(q_terms) if q_terms else 0.0
@@ -149,7 +168,7 @@ class EvidenceSelector:
         chosen = [u for u in ranked[:max_units] if u.score >= 0.75 * best]
         index = {(u.hit_rank, u.position): u for u in units}
         # When several quotes come from one passage, it is the answer: quote its opening sentence too,
-        # which usually states the passage's point ("AI Engineer has the highest variance ...").
+        # which usually states the passage's point.
         for rank in {u.hit_rank for u in chosen}:
             opening = index.get((rank, 0))
             if opening is not None and opening not in chosen and sum(u.hit_rank == rank for u in chosen) >= 2:

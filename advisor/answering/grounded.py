@@ -1,26 +1,36 @@
-"""The grounded answer: the quoted evidence *is* the answer; the model may add one lead sentence.
+"""The grounded answer: one to three sentences that answer, composed from the evidence, then the quotes.
 
-For the bundled 135M model, which can't be trusted with facts. The selected evidence units stream at
-once as one Markdown blockquote, each quote cited [n]. Then the model is asked for a one-sentence
-summary, shown after "In short:" only if :func:`lead_sentence` finds every word and figure in it backed
-by one quote, no negation flipped and no comparison or role the quote doesn't make.
+For the bundled 135M model, which can't be trusted with facts, the model writes nothing here. The
+answer plan (:mod:`advisor.answering.plan`) picks the shape:
 
-It deliberately never lets a model-written figure through (figures reach the user only inside verbatim
-quotes), never shows more than that one model sentence, and doesn't stream the lead (it must pass its
-checks whole before any of it is shown).
+- yes/no and leading questions open with the verdict (:mod:`advisor.answering.verdict`): "No: <the
+  passage that says otherwise> [n]", "Yes: ...", or that the knowledge base doesn't say;
+- a fact about one entity opens with that entity's own table cell ("<row> for <entity>: <cell>") or
+  its best sentence; a comparison with both sides; a recommendation with the reader's background
+  section; a decision with the knowledge base's guidance;
+- specifics the knowledge base never mentions (a city, a currency) are named: "The knowledge base says
+  nothing about London or pounds".
+
+Then at most three supporting quotes (five for a list question), scoped to the entities and background
+the question is about, each standing alone: a quote that leans on its heading carries it in brackets.
+Every sentence is verbatim from a cited source or a fixed template around one, so every figure shown is
+in a cited source. It deliberately never paraphrases a passage and never calls the chat model.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Generator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from advisor import prompts
-from advisor.answering.conversation import roles_in
-from advisor.answering.evidence import EvidenceSelector, Unit
-from advisor.answering.guard import figures, sanitize, support, ungrounded_figures
-from advisor.providers.chat_models import ChatModel, Message, Usage, complete
+from advisor.answering.evidence import ANAPHOR, Unit
+from advisor.answering.plan import Plan
+from advisor.answering.verdict import verdict
+from advisor.kb.entities import EntityCatalog
+from advisor.providers.chat_models import Usage
+from advisor.retrieval.lexical import tokenize
 
 if TYPE_CHECKING:  # answer.py imports this module; Source is only a type here
     from advisor.answering.answer import Source
@@ -28,28 +38,180 @@ if TYPE_CHECKING:  # answer.py imports this module; Source is only a type here
 # A sentence boundary: end punctuation then whitespace, or a blank line. The generative path splits the
 # model's stream on it too (one home for what a "sentence" is).
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
-LEADING = re.compile(
-    r"(,?\s*(right|correct|true|isn'?t (it|that)|don'?t they|aren'?t they|no)\s*\?\s*$)|^\s*(is it true|isn'?t it true)",
+MAX_QUOTES = 3  # supporting quotes after the opening: enough to back it, few enough to read
+MAX_LIST_QUOTES = 5  # a question that asks for a list gets more
+GUIDANCE = re.compile(
+    r"\b(pick|choose|decide|decision|weigh|prefer|worth|based on|bet on|matters?|look for|read the|evaluate|optimi[sz]e)\b",
     re.I,
 )
-NEGATION = re.compile(r"\b(not|no|never|none|rarely|n't|cannot|nor)\b|n't\b", re.I)
-COMPARATIVE = re.compile(r"\b(most|highest|best|more|less|least|lowest|better|worse|top|higher|lower|richest)\b", re.I)
-TABLE_ROW = re.compile(r"^(?P<label>[^:;]{1,60}): (?P<cells>.+;.+)\.$")
-
-LEAD_MAX_TOKENS = 48  # room for one short sentence; a longer reply is cut to its first sentence anyway
-LEAD_WORDS = (3, 40)  # fewer says nothing; more is a paragraph, not a lead
-MIN_LEAD_SUPPORT = 0.6  # share of the lead's content words that must come from the quotes (not the question)
-MIN_ANCHOR_SIMILARITY = 0.6  # below this the lead is not about any one quote, so no quote can back it
 
 
 def role_clause(unit: str, roles: list[str]) -> str:
-    """The part of a table-row unit about ``roles`` ("Primary job: AI Engineer Build systems ..."); other units whole."""
-    match = TABLE_ROW.match(unit)
+    """The part of a table-row unit text about ``roles`` ("<row>: <entity> <cell>"); other units whole."""
+    match = re.match(r"^(?P<label>[^:;]{1,60}): (?P<cells>.+;.+)\.$", unit)
     if not match or not roles:
         return unit
     cells = [c.strip() for c in match["cells"].split(";")]
     kept = [c for c in cells if any(c.lower().startswith(r.lower()) for r in roles)]
     return f"{match['label']}: {'; '.join(kept)}" if kept else unit
+
+
+def _tail(section: str) -> str:
+    return section.rsplit(">", 1)[-1].strip()
+
+
+def _end(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", ":")) else f"{text}."
+
+
+def _cite(unit: Unit) -> str:
+    return f"[{unit.hit_rank + 1}]"
+
+
+def narrow(unit: Unit, entities: list[str], catalog: EntityCatalog) -> Unit | None:
+    """``unit`` cut down to what it says about ``entities``: a table row's cells for them, or the unit whole
+    when it is about them or about no entity. None: it is only about other entities."""
+    row = unit.row
+    if row is not None and entities:
+        if set(catalog.find(row.label)) & set(entities):
+            return unit
+        cells = tuple((h, c) for h, c in row.cells if set(catalog.find(h)) & set(entities))
+        if cells:
+            text = f"{row.label}: {'; '.join(f'{h} {c}' for h, c in cells)}."
+            return replace(unit, text=text, row=replace(row, cells=cells))
+        if any(catalog.find(h) for h, _ in row.cells) or catalog.find(row.label):
+            return None
+        return unit
+    named = set(catalog.find(unit.text))
+    section_named = set(catalog.find(_tail(unit.section)))
+    if entities and (named or section_named) and not (named | section_named) & set(entities):
+        return None
+    return unit
+
+
+def scope(units: list[Unit], plan: Plan, catalog: EntityCatalog, entities: list[str]) -> list[Unit]:
+    """The units about what the question is about: its entities and the asker's background."""
+    kept = []
+    for unit in units:
+        tail = _tail(unit.section).lower()
+        other_background = [b for b in catalog.backgrounds if b.label.lower() in tail and b != plan.background]
+        if plan.background is not None and other_background:
+            continue  # advice meant for a different reader
+        if plan.background is not None and plan.background.label.lower() in tail:
+            kept.append(unit)  # the asker's own section: whatever role it names, it is the advice
+            continue
+        narrowed = narrow(unit, entities, catalog)
+        if narrowed is not None:
+            kept.append(narrowed)
+    return kept or units
+
+
+def standalone(unit: Unit, quoted: list[Unit], catalog: EntityCatalog) -> str:
+    """The unit's text, carrying its heading when its subject is there: it opens by leaning on what came
+    before and that isn't quoted, or it names no entity while its heading names one."""
+    before_quoted = any(u.hit_rank == unit.hit_rank and u.position == unit.position - 1 for u in quoted)
+    tail = _tail(unit.section)
+    leans = bool(ANAPHOR.match(unit.text)) and not before_quoted
+    unnamed = unit.row is None and not catalog.find(unit.text) and len(catalog.find(tail)) == 1
+    if tail and (leans or unnamed) and not before_quoted:
+        return f"[{tail}] {unit.text}"
+    return unit.text
+
+
+def _cell_opening(unit: Unit, entity: str, question: str, catalog: EntityCatalog) -> str | None:
+    row = unit.row
+    if row is None:
+        return None
+    if entity in catalog.find(row.label):  # the entity is the row: pick the columns the question asks about
+        terms = set(tokenize(question))
+        cells = [(h, c) for h, c in row.cells if terms & set(tokenize(h))] or list(row.cells)
+        return "; ".join(f"{h} for {row.label}: {c}" if h else f"{row.label}: {c}" for h, c in cells)
+    cells = [(h, c) for h, c in row.cells if entity in catalog.find(h)]
+    if len(cells) == 1:
+        return f"{row.label} for {cells[0][0]}: {cells[0][1]}"
+    return None
+
+
+def _coverage(plan: Plan) -> str:
+    missing = plan.uncovered
+    named = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
+    return prompts.UNCOVERED.substitute(specifics=named)
+
+
+def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> tuple[list[str], list[Unit]]:
+    """The answer's first sentences, and the units they quote (so they aren't quoted twice)."""
+    best = sorted(units, key=lambda u: -u.score)
+    if plan.kind == "yes_no":
+        found = verdict(question, plan, best, catalog)
+        if found is None:
+            return [prompts.NO_VERDICT], []
+        word = "Yes" if found.answer == "yes" else "No"
+        return [f"{word}: {_end(found.text)} {_cite(found.unit)}"], [found.unit]
+    if plan.kind == "recommendation" and plan.background is not None:
+        label = plan.background.label.lower()
+        own = sorted((u for u in units if label in _tail(u.section).lower()), key=lambda u: u.position)
+        if own:
+            who = plan.background_phrase or plan.background.label
+            return [f"For {'an' if who[:1].lower() in 'aeio' else 'a'} {who}: {_end(own[0].text)} {_cite(own[0])}"], [
+                own[0]
+            ]
+    if plan.kind == "comparison" and len(plan.entities) >= 2:
+        return _comparison(plan, best, catalog)
+    if plan.kind == "decision":
+        guiding = [u for u in best if GUIDANCE.search(u.text)]
+        if guiding:
+            return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
+    if plan.kind == "list" or not best:
+        return [], []
+    top = best[0]
+    if plan.entities:
+        for unit in best[:2]:
+            cell = _cell_opening(unit, plan.entities[0], question, catalog)
+            if cell:
+                return [f"{_end(cell)} {_cite(unit)}"], [unit]
+    return [f"{_end(standalone(top, [], catalog))} {_cite(top)}"], [top]
+
+
+def _comparison(plan: Plan, best: list[Unit], catalog: EntityCatalog) -> tuple[list[str], list[Unit]]:
+    targets = plan.entities[:3]
+    for unit in best:
+        row = unit.row
+        if row is None:
+            continue
+        cells = [(h, c) for h, c in row.cells if set(catalog.find(h)) & set(targets)]
+        if len(cells) >= 2:
+            return [f"{row.label}: {'; '.join(f'{h} {c}' for h, c in cells)}. {_cite(unit)}"], [unit]
+    for unit in best:
+        if len(set(catalog.find(unit.text)) & set(targets)) >= 2:
+            return [f"{_end(unit.text)} {_cite(unit)}"], [unit]
+    lines, used = [], []
+    for entity in targets:
+        about = [u for u in best if entity in catalog.find(u.text) or catalog.find(_tail(u.section)) == [entity]]
+        if about and about[0] not in used:
+            lines.append(f"{_end(standalone(about[0], [], catalog))} {_cite(about[0])}")
+            used.append(about[0])
+    return lines, used
+
+
+def compose(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> str:
+    """The whole grounded answer for ``question`` from the selected ``units``."""
+    lines, used = opening(question, plan, units, catalog)
+    if plan.uncovered:
+        lines.insert(1 if plan.kind == "yes_no" else 0, _coverage(plan))
+    entities = list(dict.fromkeys([*plan.entities, *(n for u in used for n in catalog.find(u.text))]))
+    if plan.kind in ("comparison", "yes_no", "recommendation", "decision"):
+        pool = [u for u in units if u not in used]
+        pool = scope(pool, plan, catalog, entities if plan.kind != "yes_no" else [])
+    else:
+        pool = scope([u for u in units if u not in used], plan, catalog, plan.entities[:1])
+    used_keys = {(u.hit_rank, u.position) for u in used}
+    pool = [u for u in pool if (u.hit_rank, u.position) not in used_keys]
+    limit = MAX_LIST_QUOTES if plan.kind == "list" else MAX_QUOTES
+    quotes = sorted(sorted(pool, key=lambda u: -u.score)[:limit], key=lambda u: (u.hit_rank, u.position))
+    shown = [*used, *quotes]
+    block = "\n>\n".join(f"> {standalone(u, shown, catalog)} {_cite(u)}" for u in quotes)
+    return "\n\n".join([" ".join(lines)] if lines else []) + ("\n\n" if lines and block else "") + block
 
 
 def quote_block(units: list[Unit]) -> str:
@@ -58,66 +220,11 @@ def quote_block(units: list[Unit]) -> str:
 
 
 def grounded_answer(
-    chat: ChatModel, selector: EvidenceSelector, question: str, sources: list[Source], units: list[Unit]
+    question: str, plan: Plan, catalog: EntityCatalog, sources: list[Source], units: list[Unit]
 ) -> Generator[str, None, tuple[Usage, bool]]:
     """Yield the answer's pieces (their concatenation is the answer); return (usage, interrupted=False)."""
     if not units:
         yield "\n".join(f"> {s.snippet} [{s.n}]" for s in sources[:2])
         return Usage(), False
-    # Quotes first: they carry the answer and stream at once; the model's one-line summary, which
-    # takes the model's time and must pass its checks, follows when (and if) it does.
-    yield from quote_block(units).splitlines(keepends=True)
-    lead, usage = lead_sentence(chat, selector, question, units)
-    if lead:
-        yield f"\n\n{prompts.IN_SHORT} {lead}"
-    return usage, False
-
-
-def lead_sentence(chat: ChatModel, selector: EvidenceSelector, question: str, units: list[Unit]) -> tuple[str, Usage]:
-    """One model-written sentence, cited, kept only if the quotes back every part of it; else ""."""
-    if LEADING.search(question):
-        return "", Usage()  # a leading question invites "yes"; let the quotes answer it
-    facts = "\n".join(f"- {u.text}" for u in units)
-    messages: list[Message] = [
-        {"role": "system", "content": prompts.LEAD_SYSTEM.substitute()},
-        {"role": "user", "content": prompts.LEAD.substitute(facts=facts, question=question)},
-    ]
-    raw, usage = complete(chat, messages, max_tokens=LEAD_MAX_TOKENS, temperature=0.0)
-    lead = SENTENCE.split(raw.strip().strip('"'), maxsplit=1)[0].strip() if raw.strip() else ""
-    evidence = " ".join(u.text for u in units)
-    words = lead.split()
-    if not LEAD_WORDS[0] <= len(words) <= LEAD_WORDS[1] or not lead.endswith((".", "!")) or sanitize(lead) != lead:
-        return "", usage
-    # Figures reach the user only inside verbatim quotes: a lead that states one is dropped, since a
-    # figure can be in the evidence yet belong to another role ("ML engineers earn $400K–$800K").
-    if figures(lead):
-        return "", usage
-    # Every content word must come from the quotes or the question, and most from the quotes.
-    if (
-        ungrounded_figures(lead, evidence)
-        or support(lead, f"{evidence} {question}") < 1.0
-        or support(lead, evidence) < MIN_LEAD_SUPPORT
-    ):
-        return "", usage
-    sims = selector.similarity(lead, [u.text for u in units])
-    best = int(sims.argmax())
-    anchor = units[best]
-    if len(roles_in(anchor.text)) >= 2:
-        return "", usage  # a passage about several roles (a table row): too easy to give one role another's value
-    if sims[best] < MIN_ANCHOR_SIMILARITY:
-        return "", usage
-    if not set(roles_in(lead)) <= set(roles_in(anchor.text)):
-        return "", usage  # a role the anchor doesn't name: the model may have swapped roles
-    # Every content word from one passage (role names aside): words gathered across quotes, across a
-    # table row's cells, or from the question's premise can say what none of the quotes says
-    # ("AI engineers build and train models", "AI engineers train models" after "Do AI engineers train models?").
-    if support(lead, f"{role_clause(anchor.text, roles_in(lead))} {' '.join(roles_in(question))}") < 1.0:
-        return "", usage
-    if bool(NEGATION.search(lead)) != bool(NEGATION.search(anchor.text)):
-        return "", usage
-    if re.match(r"^(yes|no)\b", lead, re.I) and not re.match(rf"^{lead.split()[0].strip(',.!')}\b", anchor.text, re.I):
-        return "", usage
-    for word in {w.lower() for w in COMPARATIVE.findall(lead)}:
-        if not re.search(rf"\b{word}\b", anchor.text, re.I):
-            return "", usage
-    return f"{lead} [{anchor.hit_rank + 1}]", usage
+    yield from compose(question, plan, units, catalog).splitlines(keepends=True)
+    return Usage(), False

@@ -19,7 +19,8 @@ def _print_report(report: Any, verbose: bool = False) -> int:
         print(f"repaired: {note}", file=sys.stderr)
     for change in report.changes:
         if change.status != "unchanged" or verbose:
-            print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks)")
+            found = f"; entities: {', '.join(change.entities)}" if change.entities else ""
+            print(f"{change.status:9} {change.doc_id} ({change.chunks} chunks{found})")
     print(
         f"{report.count('added')} added, {report.count('replaced')} replaced, "
         f"{report.count('removed')} removed, {report.count('unchanged')} unchanged"

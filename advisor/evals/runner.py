@@ -41,7 +41,7 @@ EXPECTED = {
 
 def _instructions() -> list[str]:
     # The scope sentence is also in the refusal text, so only the rules count as "the instructions".
-    return [prompts.SYSTEM.substitute(scope=""), prompts.LEAD_SYSTEM.substitute(), prompts.JUDGE.template]
+    return [prompts.SYSTEM.substitute(scope=""), prompts.JUDGE.template]
 
 
 def run_case(advisor: Any, case: Case, k: int) -> dict[str, Any]:

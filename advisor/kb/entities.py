@@ -17,13 +17,14 @@ It deliberately knows no entity by name: everything comes from the documents and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from advisor import vocabulary as vocab_module
 from advisor.vocabulary import Vocabulary
 
+META_KEY = "learned"  # where a manifest record keeps what was learned from its document
 MAX_NAME_WORDS = 5  # longer is a phrase, not a name
 MAX_NAME_CHARS = 48
 MIN_BACKGROUND_OVERLAP = 0.5  # share of words a phrase and a background option must have in common
@@ -287,3 +288,40 @@ class EntityCatalog:
                 entities.setdefault(key, []).extend(aliases)
             backgrounds.extend(item.backgrounds)
         return cls(entities, backgrounds)
+
+
+_learned_cache: dict[tuple[str, str], Learned] = {}  # (content hash, vocabulary digest) -> what was learned
+
+
+def catalog_for(
+    records: Iterable[Any], fetch: Callable[[list[str]], Mapping[str, tuple[str, Mapping[str, Any]]]]
+) -> EntityCatalog:
+    """The catalog of a knowledge base from its manifest records. Ingest stores what it learned in each
+    record's ``meta``; a record written before that (an older store) is learned once from its chunks,
+    each under its section heading, and remembered for the process."""
+    digest = vocab_module.active().digest
+    learned = []
+    for record in records:
+        saved = (getattr(record, "meta", None) or {}).get(META_KEY) or {}
+        stored = Learned.from_meta(saved) if isinstance(saved, dict) else None
+        if stored is not None and saved.get("vocabulary") == digest:
+            learned.append(stored)
+            continue
+        key = (record.content_hash, digest)
+        if key not in _learned_cache:
+            chunks = fetch(list(record.chunk_ids))
+            parts = []
+            for cid in record.chunk_ids:
+                if cid in chunks:
+                    text, meta = chunks[cid]
+                    heading = str(meta.get("section", "")).rsplit(">", 1)[-1].strip()
+                    parts.append(f"## {heading}\n\n{text}" if heading else text)
+            _learned_cache[key] = learn("\n\n".join(parts))
+        learned.append(_learned_cache[key])
+    return EntityCatalog.merged(learned)
+
+
+def record_meta(text: str) -> dict[str, Any]:
+    """What ingest stores under ``meta["learned"]`` of a document's manifest record: its entities,
+    backgrounds and the vocabulary they were learned with (another vocabulary: learned again)."""
+    return {**learn(text).to_meta(), "vocabulary": vocab_module.active().digest}

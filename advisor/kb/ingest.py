@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import DocumentError, DocumentNotFound, InputError
+from advisor.kb import entities
 from advisor.kb.chunking import Chunk, chunk_document
 from advisor.kb.loaders import SUPPORTED, SourceDocument, doc_id_for, load_path
 from advisor.kb.manifest import DocumentRecord
@@ -163,7 +164,7 @@ def _ingest(
         added=datetime.now(UTC).isoformat(timespec="seconds"),
         chunk_ids=ids,
         origin=origin,
-        meta=doc.meta,
+        meta={**doc.meta, entities.META_KEY: entities.record_meta(doc.text)},
     )
     _commit(kb, doc.doc_id, record)
     if old is not None:
@@ -176,6 +177,7 @@ def _ingest(
         doc.source,
         old.content_hash if old else None,
         doc.content_hash,
+        entities=list(record.meta[entities.META_KEY]["entities"]),
     )
 
 

@@ -19,6 +19,7 @@ class Change:
     source: str = ""
     old_hash: str | None = None  # None: the document was not there before
     new_hash: str | None = None  # None: the document is not there after
+    entities: list[str] = field(default_factory=list)  # what the document compares, as learned on ingest
 
 
 @dataclass

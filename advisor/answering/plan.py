@@ -1,0 +1,178 @@
+"""The answer plan: what a question asks, decided before any answer is written.
+
+A question is one of these kinds, and each gets the answer shape a good advisor would give
+(:mod:`advisor.answering.compose` writes it):
+
+- ``yes_no``: a yes/no or leading question ("..., right?"). Verdict first: Yes, No, or "the knowledge
+  base doesn't say"; a wrong premise is never left standing.
+- ``comparison``: two or more entities side by side; both sides are quoted, retrieved per entity.
+- ``decision``: the reader weighs options (offers, paths); the knowledge base's guidance on deciding.
+- ``recommendation``: which path fits the reader's background; quotes from that background's section.
+- ``list``: asks for several things; more quotes are allowed.
+- ``fact``: a fact or figure about one entity (or none); the entity's own cell or sentence.
+
+Besides the kind, the plan holds the entities the question is about (from the knowledge base's
+:class:`~advisor.kb.entities.EntityCatalog`), the reader's background, and the *uncovered specifics*:
+a city, company, currency, year or seniority level in the question that the knowledge base never
+mentions, which the answer names. The patterns here are English question grammar only; every domain
+word comes from the knowledge base or the vocabulary file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor import vocabulary
+from advisor.kb.entities import Background, EntityCatalog
+from advisor.retrieval.lexical import tokenize
+
+KINDS = ("yes_no", "comparison", "decision", "recommendation", "list", "fact")
+
+TAG_QUESTION = re.compile(
+    r"(,|\s)\s*(right|correct|true|yes|no|am i right|is that (right|so|true|correct)|"
+    r"(is|are|do|does|did|was|were|can|could|would|will|have|has)n'?t\s+(it|that|this|they|he|she|we|you|there|i)"
+    r"|(is|are|do|does|did)\s+(it|that|they)\s+not)\s*\?*\s*$",
+    re.I,
+)
+IS_IT_TRUE = re.compile(
+    r"^\s*(is it (really )?true|isn'?t it true|am i right|would you agree|wouldn'?t you agree)\b", re.I
+)
+AUX_START = re.compile(
+    r"^\s*(is|are|am|was|were|do|does|did|can|could|will|would|should|shall|has|have|had|must|"
+    r"isn'?t|aren'?t|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|haven'?t|hasn'?t)\b",
+    re.I,
+)
+DECISION = re.compile(
+    r"\b(offers?|should i (take|accept|choose|pick|go with|join|switch|move|leave|stay|stick)|"
+    r"(choose|choosing|decide|deciding|pick|picking) between|which (one |offer |role |path )?should i (take|accept|choose|pick)|"
+    r"torn between|trade-?off|worth (it|switching|taking))\b",
+    re.I,
+)
+COMPARE = re.compile(
+    r"\b(vs\.?|versus|compared?( to| with)?|comparison|difference|differences|differ|between|"
+    r"which (\w+ ){0,2}(more|less|higher|lower|better|worse)|(more|less|higher|lower|better|worse) than)\b",
+    re.I,
+)
+RECOMMEND = re.compile(
+    r"\b(which|what) (\w+ ){0,2}(role|path|job|title|career|one|track|direction)s?\b|\b(fits?|suits?|suited|recommend\w*|"
+    r"for me|should i (become|go|pursue|aim|target|pick|choose|do)|best (option|choice|path|move))\b",
+    re.I,
+)
+LIST = re.compile(
+    r"^\s*(list|name|enumerate|give me (all|the|some)|what are (all|the))\b|\b(all the|every|steps|reasons|ways)\b",
+    re.I,
+)
+# "I'm a data analyst", "As a backend developer", "coming from marketing": the asker's background.
+BACKGROUND = re.compile(
+    r"\b(?:i'?m|i am|as|i work as|i'm working as|i have been|i've been|coming from|i come from|my background is(?: in)?)"
+    r"\s+(?:an?\s+|the\s+)?(?P<who>[\w /-]{2,40}?)"
+    r"(?=[,.?!;]|\s+(?:and|but|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking|for|at)\b|$)",
+    re.I,
+)
+CURRENCY_SYMBOL = re.compile(r"[£€¥₹]")
+YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*|[A-Z]{2,}[a-z]?)\b")
+SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"})
+
+
+@dataclass
+class Plan:
+    kind: str
+    entities: list[str] = field(default_factory=list)
+    background: Background | None = None  # the knowledge base's background the asker has
+    background_phrase: str = ""  # as the asker put it ("backend developer")
+    uncovered: list[str] = field(default_factory=list)  # specifics the knowledge base never mentions
+    leading: bool = False  # a yes/no question that states a premise ("..., right?")
+
+    def to_log(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "entities": self.entities,
+            "background": self.background.label if self.background else None,
+            "uncovered": self.uncovered,
+            "leading": self.leading,
+        }
+
+
+def premise(question: str) -> str:
+    """What a yes/no question claims, without its tag or lead-in: "Isn't it true that X, right?" -> "X"."""
+    text = question.replace("’", "'").strip()
+    text = TAG_QUESTION.sub("", text)
+    text = re.sub(
+        r"^\s*(is it (really )?true|isn'?t it true|am i right|would you agree|wouldn'?t you agree)"
+        r"( that)?[,:]?\s*",
+        "",
+        text,
+        flags=re.I,
+    )
+    return text.strip(" ?")
+
+
+def background_phrase(question: str) -> str:
+    match = BACKGROUND.search(question.replace("’", "'"))
+    return match["who"].strip() if match else ""
+
+
+def _specifics(question: str, catalog: EntityCatalog) -> list[str]:
+    """Words that make the question specific: proper nouns, currencies, years, seniority levels."""
+    vocab = vocabulary.active()
+    out: list[str] = []
+    entity_words = {w.lower() for name in catalog.names for n in (name, *catalog.aliases[name]) for w in n.split()}
+    text = question.replace("’", "'")
+    for match in PROPER.finditer(text):
+        words = match.group(1)
+        if words.lower() in SENTENCE_START_WORDS or all(w.lower() in entity_words for w in words.split()):
+            continue
+        out.append(words)
+    lowered = f" {text.lower()} "
+    for words in vocab.specifics.values():
+        for word in words:
+            if CURRENCY_SYMBOL.fullmatch(word):
+                if word in text:
+                    out.append(word)
+            elif re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
+                out.append(word)
+    out.extend(YEAR.findall(text))
+    seen: dict[str, str] = {}
+    for item in out:
+        seen.setdefault(item.lower(), item)
+    return list(seen.values())
+
+
+def uncovered_specifics(question: str, catalog: EntityCatalog, knows: Callable[[str], bool]) -> list[str]:
+    """The question's specifics that no chunk of the knowledge base mentions."""
+    missing = []
+    for item in _specifics(question, catalog):
+        terms = tokenize(item)
+        if not terms or not any(
+            knows(t) for t in terms
+        ):  # a currency symbol: the tokenizer drops it, so nothing could show it is covered
+            missing.append(item)
+    return missing
+
+
+def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool]) -> Plan:
+    """The plan for a standalone question (a follow-up is rewritten first)."""
+    text = question.replace("’", "'").strip()
+    entities = catalog.find(text)
+    phrase = background_phrase(text)
+    background = catalog.background_of(phrase) if phrase else None
+    leading = bool(TAG_QUESTION.search(text) or IS_IT_TRUE.search(text))
+    if DECISION.search(text):
+        kind = "decision"
+    elif leading or (AUX_START.match(text) and not RECOMMEND.search(text.split(",")[-1])):
+        kind = "yes_no"
+    elif len(entities) >= 2 and (COMPARE.search(text) or " or " in text.lower()):
+        kind = "comparison"
+    elif phrase and RECOMMEND.search(text):
+        kind = "recommendation"
+    elif LIST.search(text):
+        kind = "list"
+    else:
+        kind = "fact"
+    if kind == "yes_no" and not leading and phrase and RECOMMEND.search(text):
+        kind = "recommendation"  # "Should I, as a data analyst, go for ML?" asks for a path
+    return Plan(kind, entities, background, phrase, uncovered_specifics(text, catalog, knows), leading)

@@ -1,0 +1,266 @@
+"""The verdict on a yes/no or leading question: does the evidence support its premise, contradict it, or neither?
+
+A list of named checks, tried in order; the first that reaches a verdict wins, and its passage backs it:
+
+- ``source_says``: a passage that itself opens with "Yes"/"No", under a heading that asks the same thing.
+- ``background_choice``: "As a <background> I should become X, right?" against the entity that background's
+  section names first (its recommendation).
+- ``figure_claim``: a money figure, duration or percentage in the premise against the entity's own figures
+  (a range, "within 20%").
+- ``table_cell``: a table row on the premise's topic, where another entity's cell matches the premise
+  better than the named entity's own cell ("Data scientists mostly ship production systems").
+- ``negated``: a passage about the entity, on the premise's words, that negates what the premise affirms.
+- ``comparative``: a superlative or comparative in the premise against the passage that ranks the entities
+  ("ML engineers have the highest ceiling" vs "AI Engineer has ... the highest ceiling"), or that ranks the
+  premise's subject the other way ("most common" vs "rarest").
+
+No check fires: the knowledge base doesn't say, and the answer says so. The checks read English grammar
+(negations, comparatives, units of time); every entity comes from the knowledge base.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from advisor.answering.evidence import Unit
+from advisor.answering.guard import figures
+from advisor.answering.plan import Plan, premise
+from advisor.kb.entities import EntityCatalog
+from advisor.retrieval.lexical import tokenize
+
+NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
+POSITIVE: tuple[str, ...] = ("most", "highest", "best", "top", "greatest", "largest", "biggest", "more", "higher")
+POSITIVE += ("greater", "larger", "bigger", "better", "closer", "commonest", "common")
+NEGATIVE: tuple[str, ...] = ("least", "lowest", "worst", "fewest", "smallest", "rarest", "less", "lower", "fewer")
+NEGATIVE += ("smaller", "worse", "rarer", "farther", "further", "rare")
+COMPARATIVE = re.compile(r"\b(" + "|".join(POSITIVE + NEGATIVE) + r")\b", re.I)
+MONTHS = {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
+DURATION = re.compile(
+    r"\b(?P<n>\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|twenty)\s+"
+    r"(?P<unit>day|week|month|year)s?\b",
+    re.I,
+)
+WORD_VALUES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+WORD_VALUES |= {"eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "twenty": 20}
+ABOVE = re.compile(r"\b(over|more than|above|at least|north of|upwards of|exceed\w*|beyond)\s*$", re.I)
+BELOW = re.compile(r"\b(under|less than|below|at most|up to|within|no more than)\s*$", re.I)
+MULTIPLE = {"double": 100.0, "twice": 100.0, "triple": 200.0, "thrice": 200.0, "half": 50.0}
+MIN_OVERLAP = 1  # premise words a passage must share to speak to the premise
+FIGURE_SLACK = 0.05  # "about $400K" still matches a range ending at $400K
+
+
+@dataclass
+class Verdict:
+    answer: str  # "yes" | "no"
+    unit: Unit
+    text: str  # the passage (or its clause) that backs the verdict
+    check: str
+
+
+def _premise_terms(question: str, catalog: EntityCatalog) -> set[str]:
+    text = question
+    for start, end, _ in sorted(catalog.spans(question), reverse=True):
+        text = text[:start] + " " + text[end:]
+    terms = set(tokenize(text))
+    return terms - {"right", "true", "correct", "three"}
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<=[;:])\s+|(?<=\.)\s+|,\s+(?:but|while|whereas|and)\s+", text) if c.strip()]
+
+
+def _about(unit: Unit, entity: str | None, catalog: EntityCatalog) -> bool:
+    if entity is None:
+        return True
+    section_tail = unit.section.rsplit(">", 1)[-1]
+    return entity in catalog.find(unit.text) or catalog.find(section_tail) == [entity]
+
+
+def claimed_entity(question: str, plan: Plan, catalog: EntityCatalog) -> str | None:
+    """The entity the premise is about: the first one named outside the asker's background and not after "than"."""
+    skip: tuple[int, int] | None = None
+    if plan.background_phrase:
+        at = question.lower().find(plan.background_phrase.lower())
+        if at >= 0:
+            skip = (at, at + len(plan.background_phrase))
+    for start, _, name in catalog.spans(question):
+        if skip and skip[0] <= start < skip[1]:
+            continue
+        if re.search(r"\bthan\s+(an?\s+|the\s+)?$", question[:start], re.I):
+            continue
+        return name
+    return None
+
+
+def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    terms = _premise_terms(q, catalog)
+    for unit in units:
+        match = re.match(r"^(yes|no)\b", unit.text, re.I)
+        heading = unit.section.rsplit(">", 1)[-1]
+        if match and heading.strip().endswith("?") and len(terms & set(tokenize(heading))) >= MIN_OVERLAP:
+            return Verdict(match[1].lower(), unit, unit.text, "source_says")
+    return None
+
+
+def _background_choice(
+    q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None
+) -> Verdict | None:
+    if plan.background is None or entity is None:
+        return None
+    labels = {plan.background.label.lower()}
+    own = [u for u in units if u.section.rsplit(">", 1)[-1].strip().lower().endswith(tuple(labels))]
+    for unit in sorted(own, key=lambda u: (u.hit_rank, u.position)):
+        named = catalog.find(unit.text)
+        if named:
+            return Verdict("yes" if named[0] == entity else "no", unit, unit.text, "background_choice")
+    return None
+
+
+def _months(text: str) -> list[float]:
+    out = []
+    for match in DURATION.finditer(text):
+        n = match["n"].lower()
+        value = float(n) if n[0].isdigit() else WORD_VALUES.get(n, 1)
+        out.append(value * MONTHS[match["unit"].lower()])
+    return out
+
+
+def _money(text: str) -> list[float]:
+    return sorted(float(f[1:]) for f in figures(text) if f.startswith("$"))
+
+
+def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    claimed = _money(q)
+    mine = [u for u in units if _about(u, entity, catalog)]
+    if claimed:
+        value = claimed[-1]
+        direction = ""
+        first = re.search(r"\$\s?\d", q)
+        if first:
+            direction = (
+                "above" if ABOVE.search(q[: first.start()]) else "below" if BELOW.search(q[: first.start()]) else ""
+            )
+        for unit in mine:
+            text = _entity_part(unit, entity, catalog)
+            values = _money(text)
+            if len(values) < 2:
+                continue
+            lo, hi = values[0], values[-1]
+            if direction == "above":
+                ok = hi >= value
+            elif direction == "below":
+                ok = lo <= value
+            else:
+                ok = lo * (1 - FIGURE_SLACK) <= value <= hi * (1 + FIGURE_SLACK)
+            return Verdict("yes" if ok else "no", unit, text, "figure_claim")
+    asked = _months(q)
+    if asked:
+        for unit in mine:
+            stated = _months(unit.text)
+            if stated:
+                same = any(abs(a - s) <= 0.25 * s for a in asked for s in stated)
+                return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
+    multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
+    if multiple is not None:
+        for unit in units:
+            bound = re.search(r"\b(within|under|less than|at most|no more than)\s+(\d+(?:\.\d+)?)\s?%", unit.text, re.I)
+            if bound:
+                return Verdict("no" if multiple > float(bound[2]) else "yes", unit, unit.text, "figure_claim")
+    return None
+
+
+def _entity_part(unit: Unit, entity: str | None, catalog: EntityCatalog) -> str:
+    """The part of a unit about ``entity``: its cell in a table row, its clause in a sentence."""
+    if entity is None:
+        return unit.text
+    if unit.row is not None:
+        if entity in catalog.find(unit.row.label):
+            return unit.text
+        cells = [f"{head} {cell}" for head, cell in unit.row.cells if entity in catalog.find(head)]
+        if cells:
+            return f"{unit.row.label}: {'; '.join(cells)}"
+    clauses = [c for c in _clauses(unit.text) if entity in catalog.find(c)]
+    return " ".join(clauses) if clauses else unit.text
+
+
+def _table_cell(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    if entity is None:
+        return None
+    terms = _premise_terms(q, catalog)
+    for unit in units:
+        row = unit.row
+        if row is None or not terms & set(tokenize(row.label)):
+            continue
+        scored = [(len(terms & set(tokenize(cell))), head, cell) for head, cell in row.cells]
+        own = [s for s in scored if entity in catalog.find(s[1])]
+        if not own:
+            continue
+        best = max(s[0] for s in scored)
+        if best == 0:
+            continue
+        text = f"{row.label}: {own[0][1]} {own[0][2]}"
+        return Verdict("yes" if own[0][0] == best else "no", unit, text, "table_cell")
+    return None
+
+
+def _context(unit: Unit, units: list[Unit]) -> str:
+    before = [u.text for u in units if u.hit_rank == unit.hit_rank and u.position == unit.position - 1]
+    return " ".join([unit.section.rsplit(">", 1)[-1], *before, unit.text])
+
+
+def _negated(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    if NEGATION.search(q):
+        return None  # a negative premise: a negated passage would agree with it, not refute it
+    terms = _premise_terms(q, catalog)
+    for unit in units:
+        if not _about(unit, entity, catalog) or len(terms & set(tokenize(_context(unit, units)))) < MIN_OVERLAP:
+            continue
+        for clause in _clauses(unit.text):
+            names = catalog.find(clause)
+            if entity and names and entity not in names:
+                continue
+            if NEGATION.search(clause):
+                return Verdict("no", unit, clause, "negated")
+    return None
+
+
+def _polarity(word: str) -> int:
+    return 1 if word.lower() in POSITIVE else -1
+
+
+def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    asked = COMPARATIVE.findall(q)
+    if not asked:
+        return None
+    polarity = _polarity(asked[0])
+    terms = _premise_terms(q, catalog) - set(tokenize(" ".join(POSITIVE + NEGATIVE)))
+    for unit in units:
+        for clause in _clauses(unit.text):
+            said = COMPARATIVE.search(clause)
+            if not said:
+                continue
+            named = [n for s, _, n in catalog.spans(clause) if s < said.start()] or catalog.find(clause)
+            if entity is not None and named:
+                agree = named[-1] == entity and _polarity(said[1]) == polarity
+                return Verdict("yes" if agree else "no", unit, clause, "comparative")
+            if entity is None and terms & set(tokenize(clause)):
+                agree = _polarity(said[1]) == polarity
+                return Verdict("yes" if agree else "no", unit, clause, "comparative")
+    return None
+
+
+Check = Callable[[str, Plan, list[Unit], EntityCatalog, str | None], Verdict | None]
+CHECKS: tuple[Check, ...] = (_source_says, _background_choice, _figure_claim, _table_cell, _negated, _comparative)
+
+
+def verdict(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> Verdict | None:
+    """The verdict on the premise of ``question`` from ``units`` (best first), or None when none of the checks can tell."""
+    claim = premise(question)
+    entity = claimed_entity(claim, plan, catalog)
+    for check in CHECKS:
+        found = check(claim, plan, units, catalog, entity)
+        if found is not None:
+            return found
+    return None
