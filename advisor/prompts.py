@@ -51,6 +51,9 @@ UNCOVERED_GUIDANCE = Template("The sources say nothing about $specifics: say so 
 # The search behind Advisor.entity_profile: what one entity's work is.
 PROFILE_QUERY = Template("What does $article $entity do, and what is their work?")
 
+# The extra search a decision question gets: the knowledge base's advice on how to choose.
+DECISION_QUERY = Template("How should I choose? What should I base the decision on? $question")
+
 SOURCE = Template("[$n] $title — $section\n$text")
 
 REWRITE = Template(

@@ -28,7 +28,7 @@ from typing import Any
 from advisor import prompts
 from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
-from advisor.answering.evidence import EvidenceSelector, Unit, unit_parts
+from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit, unit_parts
 from advisor.answering.generative import generative_answer
 from advisor.answering.grounded import grounded_answer, narrow, role_clause
 from advisor.answering.guard import split_injections
@@ -45,7 +45,13 @@ __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "ma
 
 SNIPPET_CHARS = 240
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
-PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
+PER_ENTITY_HITS = 2
+GUIDANCE_HITS = 2
+WIDE_KINDS = ("yes_no", "decision")
+WIDE_UNITS, WIDE_RATIO = (
+    12,
+    0.6,
+)  # their candidate units: more, and further down the ranking  # passages fetched for a decision's "how to choose"  # passages fetched for a comparison's side that the first retrieval missed
 
 
 @dataclass
@@ -260,6 +266,21 @@ class Answerer:
             seen.update(h.chunk_id for h in extra)
         return extra
 
+    def _guidance_hits(self, plan: Plan, question: str, hits: list[Hit]) -> list[Hit]:
+        """A decision gets the knowledge base's guidance on deciding, wherever it is written."""
+        if plan.kind != "decision":
+            return []
+        seen = {h.chunk_id for h in hits}
+        found = self.retriever.search(prompts.DECISION_QUERY.substitute(question=question), k=GUIDANCE_HITS)
+        return [h for h in found.hits if h.chunk_id not in seen]
+
+    def _with_guidance(self, question: str, hits: list[Hit], units: list[Unit]) -> list[Unit]:
+        query = prompts.DECISION_QUERY.substitute(question=question)
+        vector = self.retriever.embedder.embed([query])[0]
+        have = {(u.hit_rank, u.position) for u in units}
+        extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS)
+        return units + [u for u in extra if (u.hit_rank, u.position) not in have]
+
     @staticmethod
     def _background_sections(plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> dict[int, bool]:
         """Which hits are the asker's background's section (True) or another background's (False)."""
@@ -308,12 +329,21 @@ class Answerer:
             plan = make_plan(standalone, catalog, self.retriever.knows)
         trace.plan.update(plan.to_log())
         hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
+        hits += self._guidance_hits(plan, standalone, hits)
         sources = make_sources(hits)
         assert retrieval.query_vector is not None
         with trace.step("select"):
+            wide = plan.kind in WIDE_KINDS  # a verdict or a decision may rest on a passage that ranks lower
             units = self.selector.select(
-                standalone, retrieval.query_vector, hits, mine=self._background_sections(plan, hits, catalog)
+                standalone,
+                retrieval.query_vector,
+                hits,
+                max_units=WIDE_UNITS if wide else MAX_UNITS,
+                mine=self._background_sections(plan, hits, catalog),
+                min_ratio=WIDE_RATIO if wide else MIN_RATIO,
             )
+            if plan.kind == "decision":  # and the units that say how to decide, by what they say
+                units = self._with_guidance(standalone, hits, units)
         trace.selected(units)
         chat = trace.timed(self.chat)  # the time inside the model's stream is the "model" step
         if mode == "grounded":
@@ -333,6 +363,7 @@ class Answerer:
                 first_token_s = time.perf_counter() - started
             deltas.append(delta)
             yield delta
+        trace.plan.update(plan.to_log())  # composing may add to the plan (the verdict's check)
         text = "".join(deltas)
         cited = {int(n) for n in CITATION.findall(text)}
         used = [s for s in sources if s.n in cited] or sources[:1]

@@ -15,12 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.answering.plan import BACKGROUND
-from advisor.kb.entities import EntityCatalog, name_pattern
+from advisor.kb.entities import EntityCatalog
+from advisor.retrieval.lexical import tokenize
 
 FOLLOW_UP_START = re.compile(
     r"^\s*(and|also|so|but|what about|how about|same for|and what about|what of|ok,?|okay,?)\b", re.I
 )
 WHAT_ABOUT = re.compile(r"^\s*(?:and |so |but |ok,? |okay,? )?(?:what|how) about\s+(.+?)\s*[?.!]*\s*$", re.I)
+# "And ML engineers?", "And for data scientists?", "Same for analysts?": a bare subject after a connective.
+BARE_SUBJECT = re.compile(
+    r"^\s*(?:and|also|same|so|but|ok,?|okay,?)(?:\s+(?:for|with|of|the same for))?\s+(?P<subject>[^?.!]{2,60}?)\s*[?.!]*\s*$",
+    re.I,
+)
 PRONOUN = re.compile(
     r"\b(they|them|their|theirs|it|its|that role|this role|that job|this job|that path|those roles|the latter|the former)\b",
     re.I,
@@ -57,11 +63,34 @@ def _last_topic(history: Sequence[Turn], catalog: EntityCatalog) -> tuple[str | 
     return last_question, []
 
 
+def _with_article(text: str, start: int, word: str) -> tuple[str, int]:
+    """``text`` with the "a"/"an" just before ``start`` made right for ``word`` (and the new start)."""
+    match = re.search(r"\b(an?)\s+$", text[:start], re.I)
+    if not match:
+        return text, start
+    article = (
+        "an" if word[:1].lower() in "aeiou" or (re.match(r"[A-Z]{2}", word) and word[0] in "AEFHILMNORSX") else "a"
+    )
+    head = text[: match.start(1)] + article + " "
+    return head + text[start:], len(head)
+
+
 def _swap_entities(text: str, old: list[str], new: str, catalog: EntityCatalog) -> str:
-    for name in old:
-        for surface in sorted((name, *catalog.aliases.get(name, ())), key=len, reverse=True):
-            text = re.sub(name_pattern(surface), catalog.plural(new), text, flags=re.I)
+    """``text`` with every mention of the ``old`` entities replaced by ``new``, singular or plural as it was."""
+    for start, end, name in sorted(catalog.spans(text), reverse=True):
+        if name not in old:
+            continue
+        plural = text[start:end].lower().endswith("s") and not name.lower().endswith("s")
+        word = catalog.plural(new) if plural else singular(new)
+        text = text[:start] + word + text[end:]
+        if not plural:
+            text, _ = _with_article(text, start, word)
     return text
+
+
+def singular(name: str) -> str:
+    """How a name reads in running text: "AI Engineer" -> "AI engineer" (acronyms and inner capitals kept)."""
+    return " ".join(w.lower() if w[:1].isupper() and w[1:].islower() else w for w in name.split())
 
 
 def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCatalog) -> str:
@@ -73,14 +102,22 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
         return question
     new = catalog.find(question)
     match = WHAT_ABOUT.match(question)
+    bare = BARE_SUBJECT.match(question)
+    if not match and bare and (new or catalog.background_of(bare["subject"])) and not PRONOUN.search(question):
+        match = re.match(r"(?P<s>.*)", bare["subject"])
+    if match and re.search(r"[,;:]\s*\w+", match.group(1)) and new:
+        return match.group(1).strip()  # "what about X, who is that a fit for?": its own question, about X
     if match:
         subject = ARTICLE.sub("", match.group(1).strip())
         asked_as = BACKGROUND.search(previous.replace("’", "'"))
         # The previous question was about the asker's background: "what about X?" asks the same for
         # someone with background X (when the knowledge base advises that background).
-        if asked_as and catalog.background_of(subject) is not None:
+        background = catalog.background_of(subject)
+        if asked_as and background is not None:
             start, end = asked_as.span("who")
-            return f"{previous[:start]}{subject}{previous[end:]}"
+            option = next((o for o in background.options if set(tokenize(o)) & set(tokenize(subject))), subject)
+            rewritten, start = _with_article(previous[:start] + option + previous[end:], start, option)
+            return rewritten
         before = catalog.find(previous)
         if new and before:
             return _swap_entities(previous, before, new[0], catalog)

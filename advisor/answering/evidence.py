@@ -41,7 +41,9 @@ ANAPHOR = re.compile(
 )
 
 CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
-MAX_UNITS = 5  # quotes the selector hands on; the composer shows fewer
+MAX_UNITS = 8  # units the selector hands on: the composer picks the opening and at most 3 quotes from them
+MIN_RATIO = 0.75  # a unit scoring under this share of the best one is off the point
+MAX_OWN_SECTION = 4  # sentences of the asker's own background section always handed on
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,11 @@ class EvidenceSelector:
         hits: list[Hit],
         max_units: int = MAX_UNITS,
         mine: dict[int, bool] | None = None,
+        min_ratio: float = MIN_RATIO,
     ) -> list[Unit]:
-        """The best units for ``question``, in document order. ``mine`` marks the hits (by rank) that are
-        the asker's own background's section (True) or another background's (False)."""
+        """The best units for ``question``, in document order: at most ``max_units`` scoring at least
+        ``min_ratio`` of the best. ``mine`` marks the hits (by rank) that are the asker's own background's
+        section (True) or another background's (False); all of the asker's section comes along."""
         units = [
             Unit(rank, pos, text, row=row, section=hit.section)
             for rank, hit in enumerate(hits)
@@ -165,7 +169,8 @@ class EvidenceSelector:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0].score
-        chosen = [u for u in ranked[:max_units] if u.score >= 0.75 * best]
+        chosen = [u for u in ranked[:max_units] if u.score >= min_ratio * best]
+        chosen += [u for u in units if mine.get(u.hit_rank) and u not in chosen][:MAX_OWN_SECTION]
         index = {(u.hit_rank, u.position): u for u in units}
         # When several quotes come from one passage, it is the answer: quote its opening sentence too,
         # which usually states the passage's point.

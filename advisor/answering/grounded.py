@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from advisor import prompts
 from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.plan import Plan
-from advisor.answering.verdict import verdict
+from advisor.answering.verdict import COMPARATIVE, verdict
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import Usage
 from advisor.retrieval.lexical import tokenize
@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # answer.py imports this module; Source is only a type here
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
 MAX_QUOTES = 3  # supporting quotes after the opening: enough to back it, few enough to read
 MAX_LIST_QUOTES = 5  # a question that asks for a list gets more
+RANKING_WINDOW = 5  # "which pays the most?": how far down the units a ranking sentence may be found
+DIFFERENCE = re.compile(r"\b(differences?|gap|apart|within \d+%|compared)\b", re.I)
+OWN_SECTION_RATIO = 0.85  # the asker's background section leads when it scores this close to the best unit
 GUIDANCE = re.compile(
     r"\b(pick|choose|decide|decision|weigh|prefer|worth|based on|bet on|matters?|look for|read the|evaluate|optimi[sz]e)\b",
     re.I,
@@ -61,8 +64,8 @@ def _tail(section: str) -> str:
 
 
 def _end(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?", ":")) else f"{text}."
+    text = text.strip().rstrip(";,:").strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _cite(unit: Unit) -> str:
@@ -109,8 +112,10 @@ def scope(units: list[Unit], plan: Plan, catalog: EntityCatalog, entities: list[
 
 def standalone(unit: Unit, quoted: list[Unit], catalog: EntityCatalog) -> str:
     """The unit's text, carrying its heading when its subject is there: it opens by leaning on what came
-    before and that isn't quoted, or it names no entity while its heading names one."""
+    before and that isn't quoted, or it names no entity while its heading names one. Only the first
+    quote from a section carries it (``quoted``: the units shown before this one)."""
     before_quoted = any(u.hit_rank == unit.hit_rank and u.position == unit.position - 1 for u in quoted)
+    before_quoted = before_quoted or any(u.section == unit.section for u in quoted)
     tail = _tail(unit.section)
     leans = bool(ANAPHOR.match(unit.text)) and not before_quoted
     unnamed = unit.row is None and not catalog.find(unit.text) and len(catalog.find(tail)) == 1
@@ -144,26 +149,35 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     best = sorted(units, key=lambda u: -u.score)
     if plan.kind == "yes_no":
         found = verdict(question, plan, best, catalog)
+        plan.verdict = found.check if found else "none"
         if found is None:
             return [prompts.NO_VERDICT], []
         word = "Yes" if found.answer == "yes" else "No"
-        return [f"{word}: {_end(found.text)} {_cite(found.unit)}"], [found.unit]
-    if plan.kind == "recommendation" and plan.background is not None:
-        label = plan.background.label.lower()
-        own = sorted((u for u in units if label in _tail(u.section).lower()), key=lambda u: u.position)
-        if own:
-            who = plan.background_phrase or plan.background.label
-            return [f"For {'an' if who[:1].lower() in 'aeio' else 'a'} {who}: {_end(own[0].text)} {_cite(own[0])}"], [
-                own[0]
-            ]
+        text = _end(standalone(found.unit, [], catalog) if found.text == found.unit.text else found.text)
+        if re.match(rf"^{word}\b", text, re.I):
+            return [f"{text} {_cite(found.unit)}"], [found.unit]  # the passage itself opens with the verdict
+        return [f"{word}: {text} {_cite(found.unit)}"], [found.unit]
+    own = _own_section(plan, units)
+    if plan.kind == "recommendation" and own:
+        label = plan.background.label if plan.background else ""
+        lead = f"For {'an' if label[:1].lower() in 'aeio' else 'a'} {label}: "
+        return [f"{lead}{_end(own[0].text)} {_cite(own[0])}"], [own[0]]
+    if own and plan.kind in ("decision", "fact") and max(u.score for u in own) >= OWN_SECTION_RATIO * best[0].score:
+        top_own = max(own, key=lambda u: u.score)  # the asker's own section answers as well as anything
+        return [f"{_end(standalone(top_own, [], catalog))} {_cite(top_own)}"], [top_own]
     if plan.kind == "comparison" and len(plan.entities) >= 2:
-        return _comparison(plan, best, catalog)
+        return _comparison(plan, best, catalog, question)
     if plan.kind == "decision":
         guiding = [u for u in best if GUIDANCE.search(u.text)]
         if guiding:
             return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
     if plan.kind == "list" or not best:
         return [], []
+    ranked = COMPARATIVE.findall(question)
+    if ranked:  # "Which pays the most?": the passage that ranks answers it
+        ranking = [u for u in best[:RANKING_WINDOW] if COMPARATIVE.search(u.text) and catalog.find(u.text)]
+        if ranking:
+            return [f"{_end(ranking[0].text)} {_cite(ranking[0])}"], [ranking[0]]
     top = best[0]
     if plan.entities:
         for unit in best[:2]:
@@ -173,8 +187,23 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     return [f"{_end(standalone(top, [], catalog))} {_cite(top)}"], [top]
 
 
-def _comparison(plan: Plan, best: list[Unit], catalog: EntityCatalog) -> tuple[list[str], list[Unit]]:
+def _own_section(plan: Plan, units: list[Unit]) -> list[Unit]:
+    """The units from the section that advises the asker's background, in document order."""
+    if plan.background is None:
+        return []
+    label = plan.background.label.lower()
+    return sorted((u for u in units if label in _tail(u.section).lower()), key=lambda u: (u.hit_rank, u.position))
+
+
+def _comparison(
+    plan: Plan, best: list[Unit], catalog: EntityCatalog, question: str = ""
+) -> tuple[list[str], list[Unit]]:
     targets = plan.entities[:3]
+    if DIFFERENCE.search(question):  # "how big is the gap?": the sentence that sizes the difference answers it
+        terms = set(tokenize(question))
+        sizing = [u for u in best[:RANKING_WINDOW] if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
+        if sizing:
+            return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
     for unit in best:
         row = unit.row
         if row is None:
@@ -200,17 +229,18 @@ def compose(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     if plan.uncovered:
         lines.insert(1 if plan.kind == "yes_no" else 0, _coverage(plan))
     entities = list(dict.fromkeys([*plan.entities, *(n for u in used for n in catalog.find(u.text))]))
-    if plan.kind in ("comparison", "yes_no", "recommendation", "decision"):
-        pool = [u for u in units if u not in used]
-        pool = scope(pool, plan, catalog, entities if plan.kind != "yes_no" else [])
+    own = _own_section(plan, units)
+    if plan.kind in ("recommendation", "decision", "fact") and own and all(u in own for u in used):
+        pool = own  # advice for the asker's background: nothing meant for other readers
+    elif plan.kind in ("comparison", "yes_no", "recommendation", "decision"):
+        pool = scope([u for u in units if u not in used], plan, catalog, entities)
     else:
         pool = scope([u for u in units if u not in used], plan, catalog, plan.entities[:1])
     used_keys = {(u.hit_rank, u.position) for u in used}
     pool = [u for u in pool if (u.hit_rank, u.position) not in used_keys]
     limit = MAX_LIST_QUOTES if plan.kind == "list" else MAX_QUOTES
     quotes = sorted(sorted(pool, key=lambda u: -u.score)[:limit], key=lambda u: (u.hit_rank, u.position))
-    shown = [*used, *quotes]
-    block = "\n>\n".join(f"> {standalone(u, shown, catalog)} {_cite(u)}" for u in quotes)
+    block = "\n>\n".join(f"> {standalone(u, [*used, *quotes[:i]], catalog)} {_cite(u)}" for i, u in enumerate(quotes))
     return "\n\n".join([" ".join(lines)] if lines else []) + ("\n\n" if lines and block else "") + block
 
 

@@ -33,7 +33,7 @@ KINDS = ("yes_no", "comparison", "decision", "recommendation", "list", "fact")
 
 TAG_QUESTION = re.compile(
     r"(,|\s)\s*(right|correct|true|yes|no|am i right|is that (right|so|true|correct)|"
-    r"(is|are|do|does|did|was|were|can|could|would|will|have|has)n'?t\s+(it|that|this|they|he|she|we|you|there|i)"
+    r"(is|are|do|does|did|was|were|ca|can|could|would|wo|will|have|has|should)n'?t\s+(it|that|this|they|he|she|we|you|there|i)"
     r"|(is|are|do|does|did)\s+(it|that|they)\s+not)\s*\?*\s*$",
     re.I,
 )
@@ -52,7 +52,7 @@ DECISION = re.compile(
     re.I,
 )
 COMPARE = re.compile(
-    r"\b(vs\.?|versus|compared?( to| with)?|comparison|difference|differences|differ|between|"
+    r"\b(vs\.?|versus|compared?( to| with)?|comparison|difference|differences|differ|differs|different|between|gap|apart|"
     r"which (\w+ ){0,2}(more|less|higher|lower|better|worse)|(more|less|higher|lower|better|worse) than)\b",
     re.I,
 )
@@ -72,9 +72,18 @@ BACKGROUND = re.compile(
     r"(?=[,.?!;]|\s+(?:and|but|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking|for|at)\b|$)",
     re.I,
 )
+# Weaker shapes, kept only when the phrase is a background the knowledge base advises: "fits a software
+# engineer", "for an ML grad", "should an analyst pick up", "a data scientist needs to learn".
+BACKGROUND_HINT = re.compile(
+    r"\b(?:for|fits?|suits?|if i'?m|if i am)\s+(?:an?|the)\s+(?P<who>[\w /-]{2,40}?)(?=[,.?!;]|\s+(?:and|but|who|with|to|in|is|are|,)\b|$)"
+    r"|\ban?\s+(?P<mover>[\w /-]{2,30}?)\s+(?:needs?|should|must|has to|have to|wants? to|learn\w*|pick up|move|moving|"
+    r"switch\w*|transition\w*|make the jump|pivot\w*|become|becoming|can really)\b",
+    re.I,
+)
+WHY = re.compile(r"^\s*(why|how come)\b", re.I)  # asks for a reason, even when it names two roles
 CURRENCY_SYMBOL = re.compile(r"[£€¥₹]")
 YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
-PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:[ -][A-Z][a-z]+)*|[A-Z]{2,}[a-z]?)\b")
+PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&]*(?:[ -][A-Z][\w&]*)*)\b")
 SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"})
 
 
@@ -86,6 +95,7 @@ class Plan:
     background_phrase: str = ""  # as the asker put it ("backend developer")
     uncovered: list[str] = field(default_factory=list)  # specifics the knowledge base never mentions
     leading: bool = False  # a yes/no question that states a premise ("..., right?")
+    verdict: str = ""  # yes/no questions: the check that reached the verdict ("none": none could tell)
 
     def to_log(self) -> dict[str, Any]:
         return {
@@ -94,6 +104,7 @@ class Plan:
             "background": self.background.label if self.background else None,
             "uncovered": self.uncovered,
             "leading": self.leading,
+            **({"verdict": self.verdict} if self.verdict else {}),
         }
 
 
@@ -111,9 +122,18 @@ def premise(question: str) -> str:
     return text.strip(" ?")
 
 
-def background_phrase(question: str) -> str:
-    match = BACKGROUND.search(question.replace("’", "'"))
-    return match["who"].strip() if match else ""
+def background_phrase(question: str, catalog: EntityCatalog | None = None) -> str:
+    """How the asker states their background ("backend developer"), or ""."""
+    text = question.replace("’", "'")
+    match = BACKGROUND.search(text)
+    if match:
+        return match["who"].strip()
+    if catalog is not None:
+        for hint in BACKGROUND_HINT.finditer(text):
+            who = (hint["who"] or hint["mover"] or "").strip()
+            if who and catalog.background_of(who) is not None:
+                return who
+    return ""
 
 
 def _specifics(question: str, catalog: EntityCatalog) -> list[str]:
@@ -124,7 +144,11 @@ def _specifics(question: str, catalog: EntityCatalog) -> list[str]:
     text = question.replace("’", "'")
     for match in PROPER.finditer(text):
         words = match.group(1)
-        if words.lower() in SENTENCE_START_WORDS or all(w.lower() in entity_words for w in words.split()):
+        if (
+            len(words) < 2
+            or words.lower() in SENTENCE_START_WORDS
+            or all(w.lower() in entity_words for w in words.split())
+        ):
             continue
         out.append(words)
     lowered = f" {text.lower()} "
@@ -158,14 +182,15 @@ def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool
     """The plan for a standalone question (a follow-up is rewritten first)."""
     text = question.replace("’", "'").strip()
     entities = catalog.find(text)
-    phrase = background_phrase(text)
+    phrase = background_phrase(text, catalog)
     background = catalog.background_of(phrase) if phrase else None
     leading = bool(TAG_QUESTION.search(text) or IS_IT_TRUE.search(text))
+    choice = bool(re.search(r"\bor\b", premise(text), re.I))  # "Do they build models or use them?" asks which
     if DECISION.search(text):
         kind = "decision"
-    elif leading or (AUX_START.match(text) and not RECOMMEND.search(text.split(",")[-1])):
+    elif leading or (AUX_START.match(text) and not choice and not RECOMMEND.search(text.split(",")[-1])):
         kind = "yes_no"
-    elif len(entities) >= 2 and (COMPARE.search(text) or " or " in text.lower()):
+    elif len(entities) >= 2 and not WHY.match(text) and (COMPARE.search(text) or choice):
         kind = "comparison"
     elif phrase and RECOMMEND.search(text):
         kind = "recommendation"

@@ -13,6 +13,7 @@ A list of named checks, tried in order; the first that reaches a verdict wins, a
 - ``comparative``: a superlative or comparative in the premise against the passage that ranks the entities
   ("ML engineers have the highest ceiling" vs "AI Engineer has ... the highest ceiling"), or that ranks the
   premise's subject the other way ("most common" vs "rarest").
+- ``supported``: a passage about the entity, without a negation, that holds most of the premise's words.
 
 No check fires: the knowledge base doesn't say, and the answer says so. The checks read English grammar
 (negations, comparatives, units of time); every entity comes from the knowledge base.
@@ -20,18 +21,23 @@ No check fires: the knowledge base doesn't say, and the answer says so. The chec
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from advisor.answering.evidence import Unit
+from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.guard import figures
 from advisor.answering.plan import Plan, premise
 from advisor.kb.entities import EntityCatalog
 from advisor.retrieval.lexical import tokenize
 
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
-POSITIVE: tuple[str, ...] = ("most", "highest", "best", "top", "greatest", "largest", "biggest", "more", "higher")
+CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "bet on skill, not on the title": rejects only the title
+STOP = frozenset(
+    {"the", "and", "not", "but", "for", "you", "your", "are", "that", "this", "with", "what", "all", "can"}
+)
+POSITIVE: tuple[str, ...] = ("most", "highest", "best", "greatest", "largest", "biggest", "more", "higher")
 POSITIVE += ("greater", "larger", "bigger", "better", "closer", "commonest", "common")
 NEGATIVE: tuple[str, ...] = ("least", "lowest", "worst", "fewest", "smallest", "rarest", "less", "lower", "fewer")
 NEGATIVE += ("smaller", "worse", "rarer", "farther", "further", "rare")
@@ -47,7 +53,10 @@ WORD_VALUES |= {"eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, 
 ABOVE = re.compile(r"\b(over|more than|above|at least|north of|upwards of|exceed\w*|beyond)\s*$", re.I)
 BELOW = re.compile(r"\b(under|less than|below|at most|up to|within|no more than)\s*$", re.I)
 MULTIPLE = {"double": 100.0, "twice": 100.0, "triple": 200.0, "thrice": 200.0, "half": 50.0}
-MIN_OVERLAP = 1  # premise words a passage must share to speak to the premise
+MIN_OVERLAP = 2  # premise words a passage (with its heading) must share to speak to the premise
+MIN_HEADING_OVERLAP = 2  # ... and a FAQ heading to be the premise's question
+MIN_SUPPORTED = 0.6  # share of the premise's words a passage must hold to back it ("Yes")
+NOT_COMPARATIVE = re.compile(r"\b(at (most|least)|most of|for the most part|at the (most|least)|more or less)\b", re.I)
 FIGURE_SLACK = 0.05  # "about $400K" still matches a range ending at $400K
 
 
@@ -65,6 +74,20 @@ def _premise_terms(question: str, catalog: EntityCatalog) -> set[str]:
         text = text[:start] + " " + text[end:]
     terms = set(tokenize(text))
     return terms - {"right", "true", "correct", "three"}
+
+
+def _words(text: str) -> set[str]:
+    """Plain words (no synonyms folded): whether a contrast names what the premise names."""
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())} - STOP
+
+
+def _contrasted(clause: str, q: str) -> bool:
+    """The clause rejects something the premise says: "read the job description, not the title"."""
+    return any(_words(m.group(0)) & _words(q) for m in CONTRAST.finditer(clause))
+
+
+def _tail(section: str) -> str:
+    return section.rsplit(">", 1)[-1].strip()
 
 
 def _clauses(text: str) -> list[str]:
@@ -99,7 +122,7 @@ def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
     for unit in units:
         match = re.match(r"^(yes|no)\b", unit.text, re.I)
         heading = unit.section.rsplit(">", 1)[-1]
-        if match and heading.strip().endswith("?") and len(terms & set(tokenize(heading))) >= MIN_OVERLAP:
+        if match and heading.strip().endswith("?") and len(terms & set(tokenize(heading))) >= MIN_HEADING_OVERLAP:
             return Verdict(match[1].lower(), unit, unit.text, "source_says")
     return None
 
@@ -191,17 +214,21 @@ def _table_cell(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, e
     terms = _premise_terms(q, catalog)
     for unit in units:
         row = unit.row
-        if row is None or not terms & set(tokenize(row.label)):
+        if row is None:
             continue
         scored = [(len(terms & set(tokenize(cell))), head, cell) for head, cell in row.cells]
         own = [s for s in scored if entity in catalog.find(s[1])]
         if not own:
             continue
         best = max(s[0] for s in scored)
-        if best == 0:
+        if best == 0 or (best < MIN_OVERLAP and not terms & set(tokenize(row.label))):
             continue
         text = f"{row.label}: {own[0][1]} {own[0][2]}"
-        return Verdict("yes" if own[0][0] == best else "no", unit, text, "table_cell")
+        if own[0][0] < best:
+            return Verdict("no", unit, text, "table_cell")  # another entity's cell says what the premise says
+        cell_terms = set(tokenize(own[0][2]))
+        if cell_terms and len(cell_terms & terms) >= MIN_SUPPORTED * len(cell_terms):
+            return Verdict("yes", unit, text, "table_cell")
     return None
 
 
@@ -215,14 +242,34 @@ def _negated(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, enti
         return None  # a negative premise: a negated passage would agree with it, not refute it
     terms = _premise_terms(q, catalog)
     for unit in units:
-        if not _about(unit, entity, catalog) or len(terms & set(tokenize(_context(unit, units)))) < MIN_OVERLAP:
+        shared = terms & set(tokenize(_context(unit, units)))
+        if not _about(unit, entity, catalog) or len(shared) < min(MIN_OVERLAP, math.ceil(len(terms) / 2)):
             continue
         for clause in _clauses(unit.text):
             names = catalog.find(clause)
             if entity and names and entity not in names:
                 continue
-            if NEGATION.search(clause):
-                return Verdict("no", unit, clause, "negated")
+            denial = NEGATION.search(CONTRAST.sub(" ", clause)) or _contrasted(clause, q)
+            if denial and (terms & set(tokenize(clause)) or ANAPHOR.match(clause)):
+                return Verdict("no", unit, unit.text, "negated")
+    return None
+
+
+def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    terms = _premise_terms(q, catalog)
+    if len(terms) < 2:
+        return None
+    if len(catalog.find(q)) >= 2:
+        entity = None  # a claim about several entities at once ("transitions between X, Y and Z are common")
+    for unit in units:
+        if not _about(unit, entity, catalog):
+            continue
+        part = _entity_part(unit, entity, catalog)
+        if NEGATION.search(CONTRAST.sub(" ", part)) or _contrasted(part, q):
+            continue
+        context = _context(unit, units) if part == unit.text else f"{_tail(unit.section)} {part}"
+        if len(terms & set(tokenize(context))) >= MIN_SUPPORTED * len(terms):
+            return Verdict("yes", unit, part, "supported")
     return None
 
 
@@ -231,14 +278,14 @@ def _polarity(word: str) -> int:
 
 
 def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    asked = COMPARATIVE.findall(q)
+    asked = COMPARATIVE.findall(NOT_COMPARATIVE.sub(" ", q))
     if not asked:
         return None
     polarity = _polarity(asked[0])
     terms = _premise_terms(q, catalog) - set(tokenize(" ".join(POSITIVE + NEGATIVE)))
     for unit in units:
         for clause in _clauses(unit.text):
-            said = COMPARATIVE.search(clause)
+            said = COMPARATIVE.search(NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause))
             if not said:
                 continue
             named = [n for s, _, n in catalog.spans(clause) if s < said.start()] or catalog.find(clause)
@@ -252,7 +299,15 @@ def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
 
 
 Check = Callable[[str, Plan, list[Unit], EntityCatalog, str | None], Verdict | None]
-CHECKS: tuple[Check, ...] = (_source_says, _background_choice, _figure_claim, _table_cell, _negated, _comparative)
+CHECKS: tuple[Check, ...] = (
+    _source_says,
+    _background_choice,
+    _figure_claim,
+    _table_cell,
+    _negated,
+    _comparative,
+    _supported,
+)
 
 
 def verdict(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> Verdict | None:

@@ -27,7 +27,7 @@ from advisor.vocabulary import Vocabulary
 META_KEY = "learned"  # where a manifest record keeps what was learned from its document
 MAX_NAME_WORDS = 5  # longer is a phrase, not a name
 MAX_NAME_CHARS = 48
-MIN_BACKGROUND_OVERLAP = 0.5  # share of words a phrase and a background option must have in common
+MIN_BACKGROUND_OVERLAP = 0.5  # words a phrase shares with a background option, over the words of both
 MIN_HEADING_MENTIONS = 2  # a heading-only entity must be named again in the text (not a one-off title)
 TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
@@ -105,7 +105,12 @@ def _tables(text: str) -> list[list[list[str]]]:
         elif current:
             tables.append(current)
             current = []
-    return [t for t in tables if len(t) >= 3 and len(t[0]) >= 3]
+    # A table a chunker split into row groups (each with its header) is one table again.
+    merged: dict[tuple[str, ...], list[list[str]]] = {}
+    for table in tables:
+        rows = merged.setdefault(tuple(table[0]), [table[0]])
+        rows.extend(r for r in table[1:] if r not in rows)
+    return [t for t in merged.values() if len(t) >= 3 and len(t[0]) >= 3]
 
 
 @dataclass
@@ -164,6 +169,7 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
         for name, aliases in pick:
             add(name, aliases)
 
+    from_tables = bool(found)
     headings = [m["text"].strip() for m in HEADING.finditer(text)]
     for heading in headings:
         plain = re.sub(r"[*_`]", "", heading)
@@ -175,7 +181,7 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
             known = next((k for k in found if re.fullmatch(name_pattern(k), name, re.I)), None)
             if known:
                 add(known, aliases)
-            elif not found and _name_like(name) and _mentions(name, prose) >= MIN_HEADING_MENTIONS + 1:
+            elif not from_tables and _name_like(name) and _mentions(name, prose) >= MIN_HEADING_MENTIONS + 1:
                 add(name, aliases)
             break
 
@@ -214,8 +220,13 @@ class Background:
 
 
 def _options(label: str) -> tuple[str, ...]:
-    parts = re.split(r"\s*(?:,|\bor\b|/|\band\b)\s*", label)
-    return tuple(p.strip() for p in parts if len(p.strip()) > 1)
+    """ "data scientist or analyst" -> ("data scientist", "analyst"); "ML or research-track grad" -> ("ML grad",
+    "research-track grad"): a lone modifier shares the last option's head noun."""
+    parts = [p.strip() for p in re.split(r"\s*(?:,|\bor\b|/|\band\b)\s*", label) if len(p.strip()) > 1]
+    if len(parts) >= 2 and len(parts[-1].split()) >= 2:
+        head = parts[-1].split()[-1]
+        parts = [f"{p} {head}" if len(p.split()) == 1 and p.isupper() else p for p in parts[:-1]] + [parts[-1]]
+    return tuple(parts)
 
 
 class EntityCatalog:
