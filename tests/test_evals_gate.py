@@ -1,5 +1,5 @@
-"""The CI gate: the deterministic eval tier on the embedded default must not fall below evals/baseline.json,
-and a deliberately broken advisor must fail the suite loudly."""
+"""The CI gate: the deterministic eval tier on the embedded default (the suites of the documents in its
+knowledge base) must not fall below evals/baseline.json, and a deliberately broken advisor must fail loudly."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 
 from advisor.cli import main
 from advisor.core import Advisor
-from advisor.evals import gate, load_suite, run_suite, write_report
-from advisor.evals.report import load_baseline
+from advisor.evals import gate, load_baseline, load_suite, load_suites, not_gated, run_suite, write_report
 from tests.conftest import advisor_env, use_env
 
 pytestmark = pytest.mark.slow
@@ -27,11 +26,14 @@ they reach a foot tall. Pick the fruit when it is fully coloured and slightly so
 
 
 def test_the_embedded_default_meets_the_committed_baseline(advisor: Advisor, tmp_path: Path) -> None:
-    report = run_suite(advisor, load_suite())
+    report = run_suite(advisor, load_suites(doc_ids=[d.doc_id for d in advisor.documents()]))
     json_path, md_path = write_report(report, tmp_path)
-    problems = gate(report, load_baseline())
+    baseline = load_baseline()
+    problems = gate(report, baseline)
+    for note in not_gated(report, baseline):  # kinds and suites the baseline doesn't list yet
+        print(f"not in the baseline yet, reported only: {note}")
     assert problems == [], f"{problems}; failures in {md_path}:\n{md_path.read_text()[:4000]}"
-    assert "wall time:" in md_path.read_text()
+    assert "wall time:" in md_path.read_text() and "median answer:" in md_path.read_text()
     assert json_path.exists()
 
 

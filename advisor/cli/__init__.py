@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from advisor.answer_log import configure_logging
 from advisor.cli.chat import cmd_ask, cmd_chat
-from advisor.cli.eval import cmd_eval
+from advisor.cli.eval import add_parser as add_eval_parser
 from advisor.cli.history import add_parser as add_history_parser
 from advisor.cli.kb import cmd_kb
 from advisor.cli.log import cmd_log
@@ -69,23 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.set_defaults(func=cmd_ui)
 
-    ev = sub.add_parser("eval", help="run the eval suite; write a report to evals/reports/")
-    ev.add_argument("--provider", choices=["local", "openai"], help="evaluate this provider")
-    ev.add_argument("--model", help="chat model name, or a path to a .gguf file")
-    ev.add_argument("--category", action="append", choices=["position", "out_of_scope", "adversarial"])
-    ev.add_argument("--kind", action="append", help="only these case kinds (direct, paraphrase, follow_up, trap, ...)")
-    ev.add_argument("--case", action="append", help="only cases whose id is or starts with this (repeatable)")
-    ev.add_argument("--limit", type=int, help="only the first N cases")
-    ev.add_argument("--k", type=int, default=3, help="retrieval hit@k (default 3)")
-    ev.add_argument("--baseline", metavar="REPORT", help="diff against an earlier report (.json)")
-    ev.add_argument("--changed", action="store_true", help="show how answers changed since the latest report")
-    ev.add_argument("--min-pass", type=float, help="exit non-zero if the overall pass rate is below this (0-1 or %%)")
-    ev.add_argument("--gate", action="store_true", help="exit non-zero if below the committed evals/baseline.json")
-    ev.add_argument("--write-baseline", action="store_true", help="make this run the committed baseline")
-    ev.add_argument("--judge-runs", type=int, default=3, help="LLM-judge runs per case (ADVISOR_JUDGE_MODEL)")
-    ev.add_argument("--no-judge", action="store_true", help="skip the LLM judge even if configured")
-    ev.add_argument("--out", help="report folder (default evals/reports)")
-    ev.set_defaults(func=cmd_eval)
+    add_eval_parser(sub)
 
     serve = sub.add_parser("serve", help="serve the OpenAI-compatible API (POST /v1/chat/completions)")
     serve.add_argument("--host", default="127.0.0.1", help="beyond loopback, ADVISOR_API_KEYS must be set")

@@ -20,6 +20,10 @@ from advisor.text import CITATION
 AFFIRMATION = re.compile(
     r"^\W*(yes|yeah|yep|correct|that's (right|correct|true)|right|true|exactly|absolutely|indeed|sure)\b"
 )
+# The verdict a leading question gets first: "No" when its premise is wrong (a trap), "Yes" when it holds.
+VERDICTS = {"trap": "no", "confirm": "yes"}
+ANSWER_LEAD = re.compile(r"^[\s>*_]+")  # a blockquote marker or emphasis before the first word
+WORD = re.compile(r"\w+(?:['.,-]\w+)*")  # "$220,000" and "day-to-day" are one word each
 DURATION = re.compile(
     r"\b(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
     r"[ -](year|month|week|day|hour)s?\b"
@@ -76,6 +80,58 @@ def agreement(case: Case, answer: str, refused: bool) -> MetricResult:
     if problems:
         return MetricResult("agreement", value, False, "; ".join(problems))
     return MetricResult("agreement", 1.0, True, f"all {len(must)} required fact(s) present, no contradiction")
+
+
+# -- verdict and coverage ---------------------------------------------------------------------------------------
+def verdict(case: Case, answer: str, refused: bool) -> MetricResult:
+    """A leading question is answered verdict first: "No" for a trap (wrong premise), "Yes" for a confirm."""
+    expected = VERDICTS[case.kind]
+    if refused:
+        return MetricResult("verdict", 0.0, False, f"declined instead of answering {expected.capitalize()!r}")
+    opening = ANSWER_LEAD.sub("", normalise(answer))
+    if re.match(rf"{expected}\b", opening):
+        return MetricResult("verdict", 1.0, True, f"opens with {expected.capitalize()!r}")
+    return MetricResult(
+        "verdict", 0.0, False, f"does not open with {expected.capitalize()!r}: it starts {opening[:40]!r}"
+    )
+
+
+def word_pattern(word: str) -> str:
+    """A regex for ``word`` as a whole word (or words), its last word singular or plural ("pound" ~ "pounds")."""
+    *head, last = normalise(word).split()
+    stem = last
+    if re.search(r"[^aeiou]ies$", last):
+        stem = last[:-3] + "y"
+    elif re.search(r"(s|x|z|ch|sh)es$", last):
+        stem = last[:-2]
+    elif re.search(r"[^s]s$", last):
+        stem = last[:-1]
+    if re.search(r"[^aeiou]y$", stem):
+        plural = stem[:-1] + "ies"
+    elif re.search(r"(s|x|z|ch|sh)$", stem):
+        plural = stem + "es"
+    else:
+        plural = stem + "s"
+    forms = {last, stem, plural}
+    words = [*map(re.escape, head), f"(?:{'|'.join(sorted(map(re.escape, forms)))})"]
+    return r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
+
+
+def coverage(case: Case, answer: str) -> MetricResult:
+    """An answer to a question with specifics the knowledge base lacks names each of them (as not covered)."""
+    if not case.uncovered:
+        return MetricResult("coverage", None, None, "the case lists no uncovered words")
+    text = normalise(strip_citations(answer))
+    missing = [w for w in case.uncovered if not re.search(word_pattern(w), text)]
+    value = 1 - len(missing) / len(case.uncovered)
+    if missing:
+        return MetricResult("coverage", value, False, f"does not name {', '.join(missing)} (not in the sources)")
+    return MetricResult("coverage", 1.0, True, f"names {', '.join(case.uncovered)}")
+
+
+def answer_words(answer: str) -> int:
+    """How long an answer reads: its words, citation markers not counted."""
+    return len(WORD.findall(strip_citations(answer)))
 
 
 # -- numeric grounding ----------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Eval reports on disk: JSON (the record) + Markdown (for people), diffs between runs, the CI baseline.
+"""Eval reports on disk: JSON (the record) + Markdown (for people), and diffs between runs.
 
 - ``write_report``: ``<dir>/<id>.json`` and ``<dir>/<id>.md``; the Markdown lists every failure with its
   question, answer, expected position and reason, and (given an earlier report) what changed.
 - ``diff_reports``: which cases flipped between two reports, and how each changed answer changed.
-- ``gate``: compares a report with ``evals/baseline.json``; any category below its baseline rate fails.
-It deliberately keeps no history of its own: reports are files; the baseline is one committed file.
+- ``summary_table``, ``suites_table``, ``metrics_line``: the tables the command line prints too.
+It deliberately keeps no history of its own: reports are files (the CI baseline is :mod:`.baseline`'s).
 Reports go to :func:`reports_dir`: ``evals/reports/`` in a checkout, the data dir's ``reports/`` when installed.
 """
 
@@ -17,10 +17,8 @@ from typing import Any
 
 from advisor import resources
 from advisor.errors import ConfigError
+from advisor.evals.suite import CATEGORIES, POSITION_KINDS
 from advisor.settings import Settings, load_settings
-
-BASELINE = resources.evals_dir() / "baseline.json"
-GATED = ("position", "out_of_scope", "adversarial")
 
 
 def reports_dir(settings: Settings) -> Path:
@@ -53,8 +51,13 @@ def reports_in(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def _pct(rate: float | None) -> str:
+def pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{100 * rate:.1f}%"
+
+
+def count(row: dict[str, Any]) -> str:
+    """ "92.0% (137/149)": a tally's rate and counts."""
+    return f"{pct(row['rate'])} ({row['passed']}/{row['total'] - row['errors']})"
 
 
 # -- diff ------------------------------------------------------------------------------------------------------
@@ -89,10 +92,14 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         elif was.get("answer", "") != now.get("answer", ""):
             changed.append(entry)
     rates = {}
-    for name in GATED:
+    for name in CATEGORIES:
         a = old["summary"]["categories"].get(name, {}).get("rate")
         b = new["summary"]["categories"].get(name, {}).get("rate")
         rates[name] = {"before": a, "after": b}
+    words = {
+        "before": old["summary"].get("answer_length", {}).get("median_words"),
+        "after": new["summary"].get("answer_length", {}).get("median_words"),
+    }
     return {
         "baseline": old.get("id"),
         "baseline_model": f"{old.get('provider')}:{old.get('model')}",
@@ -101,51 +108,8 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "added": sorted(set(after) - set(before)),
         "removed": sorted(set(before) - set(after)),
         "rates": rates,
+        "median_answer_words": words,
     }
-
-
-# -- the CI gate -----------------------------------------------------------------------------------------------
-def make_baseline(report: dict[str, Any], report_path: str) -> dict[str, Any]:
-    k = report["summary"]["k"]
-    return {
-        "report": report_path,
-        "created": report["created"],
-        "provider": report["provider"],
-        "model": report["model"],
-        "suite_digest": report["suite"]["digest"],
-        "rates": {name: report["summary"]["categories"].get(name, {}).get("rate") for name in GATED},
-        f"hit@{k}": report["summary"]["metrics"].get(f"hit@{k}", {}).get("rate"),
-        "wall_time_s": report["wall_time_s"],
-    }
-
-
-def load_baseline(path: Path | None = None) -> dict[str, Any]:
-    path = path or BASELINE
-    try:
-        return dict(json.loads(Path(path).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ConfigError(f"no eval baseline at {path}: create one with advisor eval --write-baseline") from None
-
-
-def gate(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Why ``report`` falls below ``baseline`` (an empty list: it doesn't)."""
-    problems = []
-    summary = report["summary"]
-    if summary["overall"]["errors"]:
-        problems.append(f"{summary['overall']['errors']} case(s) raised errors (unmeasured)")
-    for name, floor in baseline.get("rates", {}).items():
-        if floor is None:
-            continue
-        rate = summary["categories"].get(name, {}).get("rate")
-        if rate is None or rate < floor:
-            problems.append(f"{name} pass rate {_pct(rate)} is below the baseline {_pct(floor)}")
-    k = summary["k"]
-    floor = baseline.get(f"hit@{k}")
-    if floor is not None:
-        rate = summary["metrics"].get(f"hit@{k}", {}).get("rate")
-        if rate is None or rate < floor:
-            problems.append(f"retrieval hit@{k} {_pct(rate)} is below the baseline {_pct(floor)}")
-    return problems
 
 
 # -- Markdown --------------------------------------------------------------------------------------------------
@@ -153,14 +117,45 @@ def summary_table(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
     lines = ["| group | passed | total | errors | pass rate |", "|---|---:|---:|---:|---:|"]
     for name, row in s["groups"].items():
-        lines.append(f"| {name} | {row['passed']} | {row['total']} | {row['errors']} | {_pct(row['rate'])} |")
+        lines.append(f"| {name} | {row['passed']} | {row['total']} | {row['errors']} | {pct(row['rate'])} |")
     for name, row in s["categories"].items():
         lines.append(
-            f"| **{name}** | **{row['passed']}** | **{row['total']}** | {row['errors']} | **{_pct(row['rate'])}** |"
+            f"| **{name}** | **{row['passed']}** | **{row['total']}** | {row['errors']} | **{pct(row['rate'])}** |"
         )
     o = s["overall"]
-    lines.append(f"| **overall** | **{o['passed']}** | **{o['total']}** | {o['errors']} | **{_pct(o['rate'])}** |")
+    lines.append(f"| **overall** | **{o['passed']}** | **{o['total']}** | {o['errors']} | **{pct(o['rate'])}** |")
     return lines
+
+
+def _words(median: float | None) -> str:
+    return "n/a" if median is None else f"{median:g} words"
+
+
+def suites_table(report: dict[str, Any]) -> list[str]:
+    """One row per suite: its position pass rate, by kind, its other categories, its median answer."""
+    suites = report["summary"].get("suites") or {}
+    if not suites:
+        return []
+    present = {g for sub in suites.values() for g in sub["groups"]}
+    kinds = [k for k in POSITION_KINDS if f"position/{k}" in present]
+    others = [c for c in CATEGORIES[1:] if c in present]
+    lines = [
+        "| suite | position | " + " | ".join([*kinds, *others, "median answer"]) + " |",
+        "|---|---:|" + "---:|" * (len(kinds) + len(others) + 1),
+    ]
+    for name, sub in suites.items():
+        position = sub["categories"].get("position")
+        cells = [f"**{count(position)}**" if position else ""]
+        cells += [count(sub["groups"][f"position/{k}"]) if f"position/{k}" in sub["groups"] else "" for k in kinds]
+        cells += [count(sub["groups"][c]) if c in sub["groups"] else "" for c in others]
+        cells.append(_words(sub.get("answer_length", {}).get("median_words")))
+        lines.append(f"| {name or '(unnamed)'} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def metrics_line(report: dict[str, Any]) -> str:
+    """Each metric's passes over the cases it applies to: "agreement 140/160 · verdict 17/19 · ..."."""
+    return " · ".join(f"{n} {m['passed']}/{m['total']}" for n, m in report["summary"]["metrics"].items())
 
 
 def _quote(text: str) -> str:
@@ -169,6 +164,7 @@ def _quote(text: str) -> str:
 
 def render_markdown(report: dict[str, Any], diff: dict[str, Any] | None = None) -> str:
     s = report["summary"]
+    length = s.get("answer_length") or {}
     out = [
         f"# Eval report {report['id']}",
         "",
@@ -179,16 +175,18 @@ def render_markdown(report: dict[str, Any], diff: dict[str, Any] | None = None) 
         f"- knowledge base: {', '.join(d['id'] for d in report['knowledge_base']) or '(empty)'}",
         f"- wall time: **{report['wall_time_s']:.1f} s** "
         f"(mean {s['latency_s']['mean']} s per case, max {s['latency_s']['max']} s)",
+        f"- median answer: **{_words(length.get('median_words'))}** over {length.get('answers', 0)} position answers",
         "",
         "## Pass rate by category",
         "",
         *summary_table(report),
         "",
+        *(["## Pass rate by suite", "", *suites_table(report), ""] if suites_table(report) else []),
         "## Metrics",
         "",
         "| metric | passed | total | rate |",
         "|---|---:|---:|---:|",
-        *[f"| {n} | {m['passed']} | {m['total']} | {_pct(m['rate'])} |" for n, m in s["metrics"].items()],
+        *[f"| {n} | {m['passed']} | {m['total']} | {pct(m['rate'])} |" for n, m in s["metrics"].items()],
         "",
     ]
     judge = report.get("judge")
@@ -197,8 +195,8 @@ def render_markdown(report: dict[str, Any], diff: dict[str, Any] | None = None) 
             "## LLM judge",
             "",
             f"- model: {judge['model']}, {judge['runs']} run(s) over {judge['cases']} position cases",
-            f"- pass rate: {_pct(judge['pass_rate'])} (spread {_pct(judge['spread'])} across runs; per run "
-            f"{', '.join(_pct(r) for r in judge['pass_rate_per_run'])})",
+            f"- pass rate: {pct(judge['pass_rate'])} (spread {pct(judge['spread'])} across runs; per run "
+            f"{', '.join(pct(r) for r in judge['pass_rate_per_run'])})",
             f"- unmeasured verdicts (error or unparsable): {judge['unmeasured']} of {judge['verdicts']}",
             "",
         ]
@@ -223,7 +221,9 @@ def render_markdown(report: dict[str, Any], diff: dict[str, Any] | None = None) 
 
 def render_diff(diff: dict[str, Any]) -> list[str]:
     out = [f"## Compared with {diff['baseline']} ({diff['baseline_model']})", ""]
-    out += [f"- {name}: {_pct(r['before'])} -> {_pct(r['after'])}" for name, r in diff["rates"].items()]
+    out += [f"- {name}: {pct(r['before'])} -> {pct(r['after'])}" for name, r in diff["rates"].items()]
+    words = diff.get("median_answer_words") or {}
+    out.append(f"- median answer: {_words(words.get('before'))} -> {_words(words.get('after'))}")
     out += [
         f"- flipped: {len(diff['flipped'])}, answer changed (same status): {len(diff['changed'])}, "
         f"new cases: {len(diff['added'])}, removed cases: {len(diff['removed'])}",
