@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from advisor import resources
-from advisor.errors import ConfigError
+from advisor.cli import build_parser
+from advisor.cli.eval import _suites
+from advisor.errors import ConfigError, InputError
 from advisor.evals.metrics import normalise, word_pattern
 from advisor.evals.suite import POSITION_KINDS, Suite, load_suite, load_suites
 from advisor.kb.chunking import split_sections
@@ -144,6 +147,33 @@ def test_selecting_by_suite_keeps_only_that_documents_cases(suites: Suite) -> No
     assert picked.cases and {c.suite for c in picked.cases} == {DATA_ROLES}
     assert {c.kind for c in picked.cases} == {"uncovered"} and picked.documents == suites.documents
     assert picked.positions and {p.suite for p in picked.positions} == {DATA_ROLES}
+
+
+class KnowledgeBaseOf:
+    """Stands in for an Advisor where only the documents in its knowledge base matter."""
+
+    def __init__(self, *doc_ids: str) -> None:
+        self.doc_ids = doc_ids
+
+    def documents(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(doc_id=doc_id) for doc_id in self.doc_ids]
+
+
+def test_advisor_eval_runs_the_suites_of_the_documents_in_the_knowledge_base() -> None:
+    args = build_parser().parse_args(["eval"])
+    assert _suites(args, KnowledgeBaseOf(ARTICLE, OPS_ROLES)).suites == [ARTICLE, OPS_ROLES]
+    assert _suites(args, KnowledgeBaseOf("tomatoes")).suites == [ARTICLE]  # the article's always runs
+
+
+def test_advisor_eval_suite_picks_suites_by_name_or_file_and_says_when_a_document_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = build_parser().parse_args(["eval", "--suite", OPS_ROLES, "--suite", f"evals/documents/{DATA_ROLES}.md"])
+    picked = _suites(args, KnowledgeBaseOf(ARTICLE, OPS_ROLES))
+    assert picked.suites == [DATA_ROLES, OPS_ROLES]
+    assert f"note: {DATA_ROLES}'s document is not in the knowledge base" in capsys.readouterr().err
+    with pytest.raises(InputError, match=f"no eval suite 'nope'; the suites are: {ARTICLE}, "):
+        _suites(build_parser().parse_args(["eval", "--suite", "nope"]), KnowledgeBaseOf(ARTICLE))
 
 
 LEDGER = "positions:\n  - {id: x, section: s, position: p, quote: q, must: ['q'], cases: {direct: 'q?'}}\n"
