@@ -12,7 +12,8 @@ from typing import Any
 from advisor import resources
 from advisor.cli.progress import progress_bar
 from advisor.errors import InputError
-from advisor.evals.suite import CATEGORIES, POSITION_KINDS, Suite
+from advisor.evals.suite import CATEGORIES, POSITION_KINDS, Suite, load_suites
+from advisor.kb.loaders import doc_id_for
 from advisor.settings import PROJECT_DIR, load_settings
 
 
@@ -60,9 +61,6 @@ def _eval_settings(args: argparse.Namespace) -> Any:
 
 def _suites(args: argparse.Namespace, advisor: Any) -> Suite:
     """The suites to run: those named by --suite, else the article's and those of the knowledge base's documents."""
-    from advisor.evals.suite import load_suites
-    from advisor.kb.loaders import doc_id_for
-
     in_kb = [d.doc_id for d in advisor.documents()]
     if not args.suite:
         return load_suites(doc_ids=in_kb)
