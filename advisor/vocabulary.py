@@ -34,6 +34,7 @@ class Vocabulary:
     phrases: tuple[tuple[re.Pattern[str], str], ...] = ()
     entity_headings: tuple[re.Pattern[str], ...] = ()
     background_headings: tuple[re.Pattern[str], ...] = ()
+    background_parents: tuple[re.Pattern[str], ...] = ()
     specifics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> words
     digest: str = "empty"
     source: str = ""
@@ -80,7 +81,15 @@ def parse(data: Any, where: str = FILE_NAME) -> Vocabulary:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping (aliases, synonyms, phrases, ...)")
-    known = {"aliases", "synonyms", "phrases", "entity_headings", "background_headings", "specifics"}
+    known = {
+        "aliases",
+        "synonyms",
+        "phrases",
+        "entity_headings",
+        "background_headings",
+        "background_parents",
+        "specifics",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (expected one of {', '.join(sorted(known))})")
@@ -105,6 +114,7 @@ def parse(data: Any, where: str = FILE_NAME) -> Vocabulary:
         phrases=phrases,
         entity_headings=_patterns(data.get("entity_headings"), f"{where}: entity_headings", "name"),
         background_headings=_patterns(data.get("background_headings"), f"{where}: background_headings", "name"),
+        background_parents=_patterns(data.get("background_parents"), f"{where}: background_parents"),
         specifics=specifics,
         digest=digest,
         source=where,

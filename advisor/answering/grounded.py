@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from advisor import prompts
 from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.plan import Plan
-from advisor.answering.verdict import COMPARATIVE, verdict
+from advisor.answering.verdict import COMPARATIVE, polarity, verdict
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import Usage
 from advisor.retrieval.lexical import tokenize
@@ -147,11 +147,13 @@ def _coverage(plan: Plan) -> str:
 def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> tuple[list[str], list[Unit]]:
     """The answer's first sentences, and the units they quote (so they aren't quoted twice)."""
     best = sorted(units, key=lambda u: -u.score)
+    found = None
     if plan.kind == "yes_no":
         found = verdict(question, plan, best, catalog)
         plan.verdict = found.check if found else "none"
-        if found is None:
-            return [prompts.NO_VERDICT], []
+        if found is None and plan.leading:
+            return [prompts.NO_VERDICT], []  # a premise that is neither backed nor refuted is said to be so
+    if found is not None:
         word = "Yes" if found.answer == "yes" else "No"
         text = _end(standalone(found.unit, [], catalog) if found.text == found.unit.text else found.text)
         if re.match(rf"^{word}\b", text, re.I):
@@ -173,9 +175,13 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
     if plan.kind == "list" or not best:
         return [], []
-    ranked = COMPARATIVE.findall(question)
-    if ranked:  # "Which pays the most?": the passage that ranks answers it
-        ranking = [u for u in best[:RANKING_WINDOW] if COMPARATIVE.search(u.text) and catalog.find(u.text)]
+    ranked = [w.lower() for w in COMPARATIVE.findall(question)]
+    if ranked:  # "Which pays the most?": the passage that ranks the same way answers it
+        window = [u for u in best[:RANKING_WINDOW] if catalog.find(u.text)]
+        said = [(u, [w.lower() for w in COMPARATIVE.findall(u.text)]) for u in window]
+        same = [u for u, words in said if set(words) & set(ranked)]
+        alike = [u for u, words in said if {polarity(w) for w in words} & {polarity(w) for w in ranked} - {0}]
+        ranking = same or alike
         if ranking:
             return [f"{_end(ranking[0].text)} {_cite(ranking[0])}"], [ranking[0]]
     top = best[0]

@@ -186,10 +186,12 @@ def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool
     background = catalog.background_of(phrase) if phrase else None
     leading = bool(TAG_QUESTION.search(text) or IS_IT_TRUE.search(text))
     choice = bool(re.search(r"\bor\b", premise(text), re.I))  # "Do they build models or use them?" asks which
-    if DECISION.search(text):
+    if leading or (
+        AUX_START.match(text) and not choice and not DECISION.search(text) and not RECOMMEND.search(text.split(",")[-1])
+    ):
+        kind = "yes_no"  # "..., right?" states a premise to confirm or refute, whatever it is about
+    elif DECISION.search(text):
         kind = "decision"
-    elif leading or (AUX_START.match(text) and not choice and not RECOMMEND.search(text.split(",")[-1])):
-        kind = "yes_no"
     elif len(entities) >= 2 and not WHY.match(text) and (COMPARE.search(text) or choice):
         kind = "comparison"
     elif phrase and RECOMMEND.search(text):

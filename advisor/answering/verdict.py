@@ -41,7 +41,23 @@ POSITIVE: tuple[str, ...] = ("most", "highest", "best", "greatest", "largest", "
 POSITIVE += ("greater", "larger", "bigger", "better", "closer", "commonest", "common")
 NEGATIVE: tuple[str, ...] = ("least", "lowest", "worst", "fewest", "smallest", "rarest", "less", "lower", "fewer")
 NEGATIVE += ("smaller", "worse", "rarer", "farther", "further", "rare")
-COMPARATIVE = re.compile(r"\b(" + "|".join(POSITIVE + NEGATIVE) + r")\b", re.I)
+NOT_SUPERLATIVE: tuple[str, ...] = (
+    "interest",
+    "request",
+    "honest",
+    "forest",
+    "test",
+    "rest",
+    "suggest",
+    "guest",
+    "invest",
+    "protest",
+)
+NOT_SUPERLATIVE += ("digest", "contest", "manifest", "west", "arrest", "modest", "harvest", "nest", "chest", "quest")
+# The listed words, plus any other superlative ("heaviest", "fastest-growing", "youngest").
+COMPARATIVE = re.compile(
+    r"\b(" + "|".join(POSITIVE + NEGATIVE) + r"|(?!(?:" + "|".join(NOT_SUPERLATIVE) + r")\b)[a-z]{2,}i?est)\b", re.I
+)
 MONTHS = {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
 DURATION = re.compile(
     r"\b(?P<n>\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|twenty)\s+"
@@ -55,9 +71,10 @@ BELOW = re.compile(r"\b(under|less than|below|at most|up to|within|no more than)
 MULTIPLE = {"double": 100.0, "twice": 100.0, "triple": 200.0, "thrice": 200.0, "half": 50.0}
 MIN_OVERLAP = 2  # premise words a passage (with its heading) must share to speak to the premise
 MIN_HEADING_OVERLAP = 2  # ... and a FAQ heading to be the premise's question
-MIN_SUPPORTED = 0.6  # share of the premise's words a passage must hold to back it ("Yes")
+MIN_SUPPORTED = 0.7  # share of the premise's words a passage must hold to back it ("Yes")
 NOT_COMPARATIVE = re.compile(r"\b(at (most|least)|most of|for the most part|at the (most|least)|more or less)\b", re.I)
 FIGURE_SLACK = 0.05  # "about $400K" still matches a range ending at $400K
+SINGLE_SLACK = 0.1  # "about $165K" matches a stated $170K
 
 
 @dataclass
@@ -91,7 +108,10 @@ def _tail(section: str) -> str:
 
 
 def _clauses(text: str) -> list[str]:
-    return [c.strip() for c in re.split(r"(?<=[;:])\s+|(?<=\.)\s+|,\s+(?:but|while|whereas|and)\s+", text) if c.strip()]
+    parts = re.split(
+        r"(?<=[;:])\s+|(?<=\.)\s+|,\s+(?:but|while|whereas|and)\s+|\s+(?:and|while|whereas)\s+(?=(?:the|an?)\s)", text
+    )
+    return [c.strip() for c in parts if c.strip()]
 
 
 def _about(unit: Unit, entity: str | None, catalog: EntityCatalog) -> bool:
@@ -154,36 +174,63 @@ def _money(text: str) -> list[float]:
     return sorted(float(f[1:]) for f in figures(text) if f.startswith("$"))
 
 
+def _percents(text: str) -> list[float]:
+    return sorted(float(f[:-1]) for f in figures(text) if f.endswith("%"))
+
+
+def _years(text: str) -> list[tuple[int, int]]:
+    """Years and decades as (first, last) year: "2003" -> (2003, 2003), "the 2010s" -> (2010, 2019)."""
+    return [(int(y), int(y) + (9 if s else 0)) for y, s in re.findall(r"\b(19\d0|20\d0|19\d\d|20\d\d)('?s)?\b", text)]
+
+
+def _matches(value: float, stated: list[float], direction: str) -> bool:
+    lo, hi = stated[0], stated[-1]
+    if direction == "above":
+        return hi >= value
+    if direction == "below":
+        return lo <= value
+    slack = FIGURE_SLACK if len(stated) > 1 else SINGLE_SLACK
+    return lo * (1 - slack) <= value <= hi * (1 + slack)
+
+
+def _direction(q: str, pattern: str) -> str:
+    first = re.search(pattern, q)
+    if not first:
+        return ""
+    before = q[: first.start()]
+    return "above" if ABOVE.search(before) else "below" if BELOW.search(before) else ""
+
+
 def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    claimed = _money(q)
+    """A figure in the premise against the same kind of figure the passages give the entity."""
     mine = [u for u in units if _about(u, entity, catalog)]
-    if claimed:
-        value = claimed[-1]
-        direction = ""
-        first = re.search(r"\$\s?\d", q)
-        if first:
-            direction = (
-                "above" if ABOVE.search(q[: first.start()]) else "below" if BELOW.search(q[: first.start()]) else ""
-            )
+    terms = _premise_terms(q, catalog)
+    for kind, read, pattern in (("money", _money, r"\$\s?\d"), ("percent", _percents, r"\d\s?%|\d\s?percent")):
+        claimed = read(q)
+        if not claimed:
+            continue
         for unit in mine:
             text = _entity_part(unit, entity, catalog)
-            values = _money(text)
-            if len(values) < 2:
+            stated = read(text)
+            if not stated or (kind == "percent" and not terms & set(tokenize(text))):
                 continue
-            lo, hi = values[0], values[-1]
-            if direction == "above":
-                ok = hi >= value
-            elif direction == "below":
-                ok = lo <= value
-            else:
-                ok = lo * (1 - FIGURE_SLACK) <= value <= hi * (1 + FIGURE_SLACK)
+            ok = _matches(claimed[-1], stated, _direction(q, pattern))
+            # The right figure in a passage that rejects the premise ("don't pick on a 15% difference").
+            ok = ok and bool(NEGATION.search(CONTRAST.sub(" ", text))) == bool(NEGATION.search(q))
             return Verdict("yes" if ok else "no", unit, text, "figure_claim")
     asked = _months(q)
     if asked:
         for unit in mine:
-            stated = _months(unit.text)
-            if stated:
-                same = any(abs(a - s) <= 0.25 * s for a in asked for s in stated)
+            stated_months = _months(unit.text)
+            if stated_months:
+                same = any(abs(a - s) <= 0.25 * s for a in asked for s in stated_months)
+                return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
+    asked_years = _years(q)
+    if asked_years:
+        for unit in mine:
+            stated_years = _years(unit.text)
+            if stated_years and terms & set(tokenize(unit.text)) - {str(y) for y, _ in stated_years}:
+                same = any(a0 <= s1 and s0 <= a1 for a0, a1 in asked_years for s0, s1 in stated_years)
                 return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
     multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
     if multiple is not None:
@@ -255,6 +302,51 @@ def _negated(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, enti
     return None
 
 
+def _denied_premise(
+    q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None
+) -> Verdict | None:
+    """A negative premise ("SRE interviews don't involve coding") against a passage that affirms it."""
+    if not NEGATION.search(q):
+        return None
+    terms = _premise_terms(q, catalog)
+    for unit in units:
+        if not _about(unit, entity, catalog):
+            continue
+        part = _entity_part(unit, entity, catalog)
+        if NEGATION.search(CONTRAST.sub(" ", part)):
+            continue
+        if len(terms & set(tokenize(part))) >= min(MIN_OVERLAP, len(terms)):
+            return Verdict("no", unit, part, "denied_premise")
+    return None
+
+
+def _other_entity(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    """The premise's words in a clause about another entity, and not in any about this one: "the SRE owns the SLOs"
+    against "DevOps engineers own the SLOs"."""
+    if entity is None:
+        return None
+    terms = _premise_terms(q, catalog)
+    if len(terms) < MIN_OVERLAP:
+        return None
+    own_text = " ".join(
+        _context(u, units) if ANAPHOR.search(u.text) else _entity_part(u, entity, catalog)
+        for u in units
+        if _about(u, entity, catalog)
+    )
+    if len(terms & set(tokenize(own_text))) >= MIN_SUPPORTED * len(terms):
+        return None
+    for unit in units:
+        for clause in _clauses(unit.text):
+            named = catalog.find(clause)
+            if (
+                len(named) == 1
+                and named[0] != entity
+                and len(terms & set(tokenize(clause))) >= MIN_SUPPORTED * len(terms)
+            ):
+                return Verdict("no", unit, clause, "other_entity")
+    return None
+
+
 def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
     terms = _premise_terms(q, catalog)
     if len(terms) < 2:
@@ -265,7 +357,7 @@ def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, en
         if not _about(unit, entity, catalog):
             continue
         part = _entity_part(unit, entity, catalog)
-        if NEGATION.search(CONTRAST.sub(" ", part)) or _contrasted(part, q):
+        if bool(NEGATION.search(CONTRAST.sub(" ", part))) != bool(NEGATION.search(q)) or _contrasted(part, q):
             continue
         context = _context(unit, units) if part == unit.text else f"{_tail(unit.section)} {part}"
         if len(terms & set(tokenize(context))) >= MIN_SUPPORTED * len(terms):
@@ -273,27 +365,51 @@ def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, en
     return None
 
 
-def _polarity(word: str) -> int:
-    return 1 if word.lower() in POSITIVE else -1
+def polarity(word: str) -> int:
+    """1 for "more"-like, -1 for "less"-like, 0 for a superlative of unknown direction ("heaviest")."""
+    low = word.lower()
+    return 1 if low in POSITIVE else -1 if low in NEGATIVE else 0
+
+
+def _subject(clause: str, at: int, catalog: EntityCatalog) -> str | None:
+    """The entity a ranking word at ``at`` ranks: the last one named before it, else the first named."""
+    before = [n for s, _, n in catalog.spans(clause) if s < at]
+    named = before or catalog.find(clause)
+    return named[-1] if before else (named[0] if named else None)
+
+
+def _same_ranking(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    """The premise's own ranking word ("best paid", "heaviest") in a passage: who does it rank?"""
+    asked = [w.lower() for w in COMPARATIVE.findall(NOT_COMPARATIVE.sub(" ", q))]
+    if not asked or entity is None:
+        return None
+    for unit in units:
+        for clause in _clauses(unit.text):
+            masked = NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause)
+            said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked), None)
+            subject = _subject(clause, said.start(), catalog) if said else None
+            if said and subject:
+                return Verdict("yes" if subject == entity else "no", unit, clause, "same_ranking")
+    return None
 
 
 def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
     asked = COMPARATIVE.findall(NOT_COMPARATIVE.sub(" ", q))
     if not asked:
         return None
-    polarity = _polarity(asked[0])
+    direction = polarity(asked[0])
     terms = _premise_terms(q, catalog) - set(tokenize(" ".join(POSITIVE + NEGATIVE)))
     for unit in units:
         for clause in _clauses(unit.text):
             said = COMPARATIVE.search(NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause))
-            if not said:
+            if not said or direction == 0 or polarity(said[1]) == 0:
                 continue
-            named = [n for s, _, n in catalog.spans(clause) if s < said.start()] or catalog.find(clause)
-            if entity is not None and named:
-                agree = named[-1] == entity and _polarity(said[1]) == polarity
+            subject = _subject(clause, said.start(), catalog)
+            if entity is not None and subject:
+                agree = subject == entity and polarity(said[1]) == direction
                 return Verdict("yes" if agree else "no", unit, clause, "comparative")
             if entity is None and terms & set(tokenize(clause)):
-                agree = _polarity(said[1]) == polarity
+                agree = polarity(said[1]) == direction
                 return Verdict("yes" if agree else "no", unit, clause, "comparative")
     return None
 
@@ -304,7 +420,10 @@ CHECKS: tuple[Check, ...] = (
     _background_choice,
     _figure_claim,
     _table_cell,
+    _same_ranking,
     _negated,
+    _denied_premise,
+    _other_entity,
     _comparative,
     _supported,
 )

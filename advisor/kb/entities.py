@@ -32,6 +32,12 @@ MIN_HEADING_MENTIONS = 2  # a heading-only entity must be named again in the tex
 TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
 CELL_SEP = re.compile(r"(?<!\\)\|")
+LEAD_IN = re.compile(
+    r"^(already|if you'?re|if you are|coming from|switching from|changing careers(?: with| from)?|moving from|from|for)"
+    r"\s+(an?\s+|the\s+)?",
+    re.I,
+)
+RELATIVE = re.compile(r"\s+(?:who|that|whose|with|which)\s+", re.I)  # "analyst who enjoys SQL" -> "analyst"
 HEADING = re.compile(r"^#{1,6}\s+(?P<text>.+?)\s*#*\s*$", re.M)
 ACRONYM_AFTER = re.compile(r"(?P<full>(?:[A-Z][\w-]*\s+){0,4}[A-Z][\w-]*)\s+\((?P<short>[A-Z][A-Za-z]{1,7})\)")
 
@@ -53,6 +59,22 @@ def _split_acronym(cell: str) -> tuple[str, list[str]]:
     if match:
         return match["name"].strip(), [match["alias"].strip()]
     return cell, []
+
+
+# How the field of an agent noun is named in English: engineer -> engineering, scientist -> science,
+# analyst -> analysis, manager -> management, developer -> development. Morphology, not vocabulary.
+NOMINAL = ((r"eer$", "eering"), (r"ntist$", "nce"), (r"yst$", "ysis"), (r"ager$", "agement"), (r"oper$", "opment"))
+
+
+def field_name(name: str) -> str | None:
+    """ "Analytics Engineer" -> "Analytics engineering": the name of the entity's discipline, if English makes one."""
+    words = name.split()
+    if len(words) < 2:
+        return None
+    for pattern, replacement in NOMINAL:
+        if re.search(pattern, words[-1], re.I):
+            return " ".join([*words[:-1], re.sub(pattern, replacement, words[-1].lower(), flags=re.I)])
+    return None
 
 
 def _plural_word(word: str) -> str:
@@ -197,17 +219,29 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
         owner = next((k for k in found if k.lower() == name.lower()), None)
         if owner:
             add(owner, extra)
+    for key in list(found):
+        discipline = field_name(key)
+        modifier = key.split()[0] if len(key.split()) == 2 else ""
+        camel = bool(re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", modifier))  # "DevOps" names its role; "AI" or "Data" don't
+        add(key, [a for a in (discipline, modifier if camel else None) if a])
 
     backgrounds: list[str] = []
-    for heading in headings:
-        plain = re.sub(r"[*_`]", "", heading)
-        for pattern in vocab.background_headings:
-            match = pattern.search(plain)
-            if match:
-                who = match["name"].strip(" .:?")
-                if who and who.lower() not in (b.lower() for b in backgrounds):
-                    backgrounds.append(who)
-                break
+    parent_level = 0  # inside a section about backgrounds, each sub-heading is one
+    for match in HEADING.finditer(text):
+        level = len(match.group(0)) - len(match.group(0).lstrip("#"))
+        plain = re.sub(r"[*_`]", "", match["text"]).strip()
+        if parent_level and level <= parent_level:
+            parent_level = 0
+        if any(p.search(plain) for p in vocab.background_parents):
+            parent_level = level
+            continue
+        who = next((m["name"] for p in vocab.background_headings for m in [p.search(plain)] if m), None)
+        if who is None and parent_level and level == parent_level + 1:
+            who = LEAD_IN.sub("", plain)
+        if who:
+            who = RELATIVE.split(who.strip(" .:?"))[0].strip()
+            if who and who.lower() not in (b.lower() for b in backgrounds):
+                backgrounds.append(who)
     return Learned(found, backgrounds)
 
 
