@@ -32,6 +32,8 @@ PRONOUN = re.compile(
     re.I,
 )
 ARTICLE = re.compile(r"^(an?|the)\s+", re.I)
+PERSONAL = re.compile(r"\b(i|me|my|i'm|i'd|i've)\b", re.I)
+PERSONAL_MAX_WORDS = 8  # longer questions about oneself usually say what they are about
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,11 @@ def is_follow_up(question: str, history: Sequence[Turn], catalog: EntityCatalog)
     if FOLLOW_UP_START.match(question):
         return True
     words = re.findall(r"\w+", question)
-    return not catalog.find(question) and (bool(PRONOUN.search(question)) or len(words) <= 3)
+    if catalog.find(question):
+        return False
+    # "What would I need to learn?": short, about the asker, naming nothing: it continues the thread.
+    personal = len(words) <= PERSONAL_MAX_WORDS and bool(PERSONAL.search(question))
+    return bool(PRONOUN.search(question)) or len(words) <= 3 or personal
 
 
 def _last_topic(history: Sequence[Turn], catalog: EntityCatalog) -> tuple[str | None, list[str]]:
@@ -128,5 +134,9 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
         target = " and ".join(catalog.plural(n) for n in topic)
         replaced, n = PRONOUN.subn(target, question, count=1)
         rest = FOLLOW_UP_START.sub("", replaced).strip(" ,")
-        return rest if n else f"{rest.rstrip('?')} for {target}?"
+        rewritten = rest if n else f"{rest.rstrip('?')} for {target}?"
+        asked_as = BACKGROUND.search(previous.replace("’", "'"))
+        if asked_as and not BACKGROUND.search(rewritten):  # the asker is still who they said they were
+            rewritten = f"As {'an' if asked_as['who'][:1].lower() in 'aeio' else 'a'} {asked_as['who']}, {rewritten}"
+        return rewritten
     return f"{previous} {question}"

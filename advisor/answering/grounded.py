@@ -175,6 +175,8 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
     if plan.kind == "list" or not best:
         return [], []
+    if plan.entities:  # a fact about one entity opens with what is said about that entity, not its neighbours
+        best = [u for u in (narrow(b, plan.entities[:1], catalog) for b in best) if u is not None] or best
     ranked = [w.lower() for w in COMPARATIVE.findall(question)]
     if ranked:  # "Which pays the most?": the passage that ranks the same way answers it
         window = [u for u in best[:RANKING_WINDOW] if catalog.find(u.text)]
