@@ -55,6 +55,11 @@ def test_a_starter_question_button_asks_it() -> None:
     at = app().run()
     starters = [b for b in at.button if b.key and b.key.startswith("starter-")]
     assert len(starters) >= 3
+    # The examples and the input's hint come from the knowledge base: its first background and its roles.
+    labels = {b.key: b.label for b in starters}
+    assert labels["starter-0"] == "I'm a software engineer, which role should I go for?"
+    assert labels["starter-1"] == "What does an AI Engineer do day to day?"
+    assert at.chat_input[0].placeholder == "Ask about AI Engineer, ML Engineer or Data Scientist"
     starters[0].click().run()
     assert not at.exception
     messages = at.session_state["messages"]

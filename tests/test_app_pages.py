@@ -27,6 +27,13 @@ def submit(at, label: str):  # type: ignore[no-untyped-def]
 def test_the_profile_form_returns_a_cited_recommendation() -> None:
     at = app("find_my_path").run()
     assert not at.exception
+    # The backgrounds offered are the ones the knowledge base advises (the article's three), then "Something else".
+    assert list(at.selectbox[0].options) == [
+        "Software engineer",
+        "ML or research-track grad",
+        "Data scientist or analyst",
+        "Something else",
+    ]
     at.selectbox[0].select("Software engineer")
     at.number_input[0].set_value(4)
     at.text_input[0].set_value("Python, APIs")
@@ -36,7 +43,12 @@ def test_the_profile_form_returns_a_cited_recommendation() -> None:
     assert texts(at, "success") == ["**Recommended: AI Engineer**"]
     shown = "\n".join(texts(at, "markdown"))
     assert "Go AI Engineer" in shown and "[1]" in shown
+    assert "the knowledge base points to AI Engineer" in shown  # the background's advice is the reason
     assert any(e.label.startswith("Sources (") for e in at.expander)
+    assert [h.value for h in at.subheader][:2] == [
+        "Your background: software engineer",
+        "What an AI Engineer does day to day",
+    ]
     # Years of experience: the article says nothing, and the page says so instead of inventing advice.
     assert any("doesn't say how years of experience" in i for i in texts(at, "info"))
 
@@ -51,13 +63,27 @@ def test_a_background_the_article_does_not_cover_is_said_not_invented() -> None:
     assert not texts(at, "success")
     infos = "\n".join(texts(at, "info"))
     assert "says nothing about yours" in infos
+    assert "software engineer, ML or research-track grad and data scientist or analyst" in infos  # from the catalog
     assert "can't point you to one" in infos
     headings = [h.value for h in at.subheader]
     assert sum("day to day" in h for h in headings) == 3, headings
 
 
+def test_interests_alone_point_to_the_role_whose_work_they_match() -> None:
+    at = app("find_my_path").run()
+    at.selectbox[0].select("Something else")
+    at.number_input[0].set_value(0)
+    at.text_area[0].set_value("training models on GPUs, reading papers")
+    submit(at, "Recommend a path")
+    assert not at.exception
+    assert texts(at, "success") == ["**Recommended: ML Engineer**"]
+    why = "\n".join(texts(at, "markdown"))
+    assert "match what the knowledge base says about ML Engineer: “" in why and "training" in why  # quoted
+
+
 def test_a_data_science_job_titled_ai_engineer_is_called_what_it_is() -> None:
     at = app("job_check").run()
+    assert at.text_input[0].placeholder == "e.g. AI Engineer"  # the first role the knowledge base compares
     at.text_area[0].set_value(DS_POSTING_TITLED_AI)
     submit(at, "Which role is it really?")
     assert not at.exception

@@ -1,74 +1,65 @@
-""" "Is this job really...?": a pasted job description -> which of the three roles the work really is.
+""" "Is this job really...?": a pasted job description -> which of the knowledge base's roles the work really is.
 
-The article's advice: read the job description, not the title; look for what the team actually ships.
-So the verdict comes from the posting's own sentences, not its title:
-- each sentence is checked for signals of each role's work, in the article's terms (production features
-  on foundation models; training and deploying custom models; SQL, experiments, insights);
-- a signal in a sentence about what the team ships or builds counts double;
-- the role with the most weight wins; a close second makes it a blend (the article: at smaller companies
-  one person often does parts of all three jobs).
-The article's side of the argument is retrieved and cited through :class:`~advisor.core.Advisor`.
-It deliberately uses no model for the verdict: the evidence must be sentences the user can check.
+Titles are loose; the work a posting describes is not. So the verdict comes from the posting's own
+sentences, not its title:
+- each sentence is compared with what the knowledge base says about each role
+  (:mod:`advisor.app.entity_match`) and counts for the role whose passages it matches most closely;
+- a sentence that says what the hire will do ("You will ...", "Responsibilities: ...") counts double: it
+  describes the work, where the others describe the company, the perks or the requirements;
+- the role with the most weight wins; a close second makes it a blend of the two.
+The role the title names is found by the knowledge base's catalog. The knowledge base's side (how to read
+a posting, what the role does, whether the title's role is sometimes the other one's work) is asked for
+and cited through :class:`~advisor.core.Advisor`.
+It deliberately uses no chat model for the verdict: the evidence must be sentences the user can check.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from advisor.answering.answer import Answer
-from advisor.answering.conversation import roles_in
-from advisor.app.pathfinder import ARTICLE_NAMES, ROLES, Section
+from advisor.app.entity_match import MIN_SIMILARITY, EntityProfiles, Match
+from advisor.app.pathfinder import Section
+from advisor.app.questions import DAY_TO_DAY_QUESTION, READING_QUESTION, TITLE_QUESTION, indefinite
 from advisor.errors import InputError
+from advisor.kb.entities import EntityCatalog
 from advisor.text import strip_invisible
 
 MAX_POSTING_CHARS = 20_000
 MIN_POSTING_WORDS = 8
-SHIPS = re.compile(
-    r"\b(ship|ships|shipping|build|builds|building|deliver|delivers|launch|own|owns|develop|develops|you will|you'll)\b",
+MAX_SENTENCE_CHARS = 400  # a sentence shown as evidence is cut here
+TITLE_CHARS = 120  # the first line stands for the title when none is given
+DUTY = re.compile(
+    r"\b(you will|you'll|you would|you'd|you are going to|your (work|role|job|day)|responsibilit(y|ies)|"
+    r"what you('ll)? do|day[- ]to[- ]day)\b",
     re.I,
 )
-BLEND_RATIO = 0.75
-
-SIGNALS: dict[str, dict[str, str]] = {
-    "AI Engineer": {
-        r"\bllms?\b|\blarge language models?\b|\bfoundation models?\b|\bgpt-?\d*\b|\bgenerative ai\b|\bgenai\b": "LLMs / foundation models",
-        r"\bprompt(s|ing)?\b|\bprompt engineering\b": "prompts",
-        r"\brag\b|\bretrieval\b|\bvector (database|store|search)\b|\bembeddings?\b|\brerank": "retrieval pipelines",
-        r"\bagents?\b|\bagentic\b|\btool[- ]calling\b|\bfunction calling\b": "agents and tools",
-        r"\bevals?\b|\bguardrails?\b|\bobservability\b": "evals and observability",
-        r"\bopenai\b|\banthropic\b|\blangchain\b|\bllamaindex\b|\bmodel apis?\b": "model APIs and frameworks",
-        r"\bproduction features?\b|\buser-facing\b|\bproduct features?\b|\bend-to-end features?\b": "production features",
-    },
-    "ML Engineer": {
-        r"\btrain(ing)? (custom |our own |large )?models?\b|\bmodel training\b|\btraining runs?\b|\bpre-?train": "training models",
-        r"\bpytorch\b|\btensorflow\b|\bjax\b|\bdeep learning\b|\bneural networks?\b": "deep-learning frameworks",
-        r"\bgpus?\b|\bcuda\b|\bdistributed training\b|\bserving cluster\b|\btpus?\b": "GPUs and training infrastructure",
-        r"\bmodel architectures?\b|\barchitecture search\b|\bhyperparameters?\b|\bloss\b|\boptimi[sz]ers?\b": "model architecture and optimization",
-        r"\bmlops\b|\bmodel serving\b|\bdeploy(ing|ment of)? (ml )?models?\b|\bcheckpoints?\b|\bfeature stores?\b": "deploying models",
-        r"\brecommend(ation|er) (systems?|models?)\b|\branking models?\b|\bcomputer vision\b": "custom model systems",
-        r"\bfine-?tun(e|ing)\b": "fine-tuning",
-    },
-    "Data Scientist": {
-        r"\bsql\b|\bqueries\b|\bquerying\b": "SQL",
-        r"\ba/b test(s|ing)?\b|\bexperiment(s|ation)? design\b|\bexperiments?\b|\bpower (analysis|calculations?)\b": "experiments and A/B tests",
-        r"\bstatistic(s|al)\b|\bhypothesis\b|\bcausal\b|\bregression\b|\binference\b|\beconometric": "statistics",
-        r"\bdashboards?\b|\btableau\b|\blooker\b|\bpower bi\b|\breporting\b|\bvisuali[sz]ation": "dashboards and reporting",
-        r"\binsights?\b|\bstakeholders?\b|\bbusiness questions?\b|\bleadership\b|\brecommendations to\b|\bdecision[- ]making\b": "insights and recommendations",
-        r"\bchurn\b|\bconversion\b|\bforecast(s|ing)?\b|\bkpis?\b|\bmetrics\b|\bsegmentation\b": "business metrics",
-    },
-}
-_COMPILED = {role: [(re.compile(p, re.I), label) for p, label in sig.items()] for role, sig in SIGNALS.items()}
+DUTY_WEIGHT = 2.0  # a sentence about what the hire will do, against 1 for the rest of the posting
+BLEND_RATIO = 0.75  # a second role with at least this share of the winner's weight makes it a blend
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n+")
+WRAPPED = re.compile(r"\n[ \t]*(?=[a-z])")  # a line that starts in lower case continues the sentence before it
+# A posting's sentences are long, so sharing a word with a passage happens by chance: only a close match counts.
+MIN_SENTENCE_SIMILARITY = MIN_SIMILARITY
+
+
+class Profiles(Protocol):
+    """What :func:`classify` needs of :class:`~advisor.app.entity_match.EntityProfiles`."""
+
+    catalog: EntityCatalog
+    entities: list[str]
+
+    def matches(self, texts: list[str]) -> list[list[Match]]: ...
 
 
 @dataclass
 class Evidence:
     role: str
-    signal: str
     sentence: str
-    ships: bool
+    passage: str  # what the knowledge base says about the role, that the sentence matched
+    similarity: float
+    duty: bool  # the sentence says what the hire will do
 
 
 @dataclass
@@ -87,7 +78,8 @@ class JobVerdict:
         return bool(self.role and self.title_roles and self.role not in self.title_roles)
 
 
-def _clean(posting: str) -> str:
+def clean(posting: str) -> str:
+    """The posting's text, checked: enough of it to judge, not too much."""
     if not isinstance(posting, str):
         raise InputError("the job description must be text")
     text = strip_invisible(posting).replace("\r\n", "\n").strip()
@@ -98,63 +90,53 @@ def _clean(posting: str) -> str:
     return text
 
 
-def classify(posting: str, title: str = "") -> JobVerdict:
+def classify(posting: str, profiles: Profiles, title: str = "") -> JobVerdict:
     """The deterministic part: which role the posting's sentences describe, with the evidence."""
-    text = _clean(posting)
-    title = title.strip() or next((line.strip() for line in text.splitlines() if line.strip()), "")[:120]
+    text = clean(posting)
+    title = title.strip() or next((line.strip() for line in text.splitlines() if line.strip()), "")[:TITLE_CHARS]
+    body = WRAPPED.sub(" ", text)
+    sentences = [s for s in (raw.strip(" -•*\t") for raw in _SENTENCES.split(body)) if s and s != title]
+    roles = list(profiles.entities)
+    scores = dict.fromkeys(roles, 0.0)
     evidence: list[Evidence] = []
-    weights: dict[tuple[str, str], float] = {}
-    for raw in _SENTENCES.split(text):
-        sentence = raw.strip(" -•*\t")
-        if not sentence or sentence == title:
+    for sentence, found in zip(sentences, profiles.matches(sentences), strict=True):
+        if not found or found[0].entity not in scores or found[0].similarity < MIN_SENTENCE_SIMILARITY:
             continue
-        ships = bool(SHIPS.search(sentence))
-        for role, signals in _COMPILED.items():
-            for pattern, label in signals:
-                if pattern.search(sentence):
-                    evidence.append(Evidence(role, label, sentence[:400], ships))
-                    key = (role, label)
-                    weights[key] = max(weights.get(key, 0.0), 2.0 if ships else 1.0)
-    scores = dict.fromkeys(ROLES, 0.0)
-    for (name, _), weight in weights.items():
-        scores[name] += weight
-    ranked = sorted(ROLES, key=lambda r: (-scores[r], ROLES.index(r)))
-    best, second = ranked[0], ranked[1]
-    verdict_role = best if scores[best] > 0 else None
-    blend = second if verdict_role and scores[second] > 0 and scores[second] >= BLEND_RATIO * scores[best] else None
-    verdict = JobVerdict(verdict_role, scores, evidence, title, roles_in(title), blend)
-    if verdict_role is None:
+        best = found[0]
+        duty = bool(DUTY.search(sentence))
+        scores[best.entity] += DUTY_WEIGHT if duty else 1.0
+        evidence.append(Evidence(best.entity, sentence[:MAX_SENTENCE_CHARS], best.passage, best.similarity, duty))
+    ranked = sorted(roles, key=lambda r: (-scores[r], roles.index(r)))
+    best_role = ranked[0] if ranked and scores[ranked[0]] > 0 else None
+    second = ranked[1] if len(ranked) > 1 else None
+    blend = (
+        second
+        if best_role and second and scores[second] > 0 and scores[second] >= BLEND_RATIO * scores[best_role]
+        else None
+    )
+    verdict = JobVerdict(best_role, scores, evidence, title, profiles.catalog.find(title), blend)
+    if best_role is None:
+        known = ", ".join(roles) if roles else "none yet"
         verdict.notes.append(
-            "The posting doesn't say what the team builds or ships in terms the article uses for any of the three "
-            "roles, so it can't tell which role this is. Ask the hiring team what the role ships."
+            "None of the posting's sentences match what the knowledge base says about any of its roles "
+            f"({known}), so it can't tell which role this is. Ask the hiring team what the job's work is, day to day."
         )
-    if blend:
-        verdict.notes.append(
-            f"The work is split between {best} and {blend}: this looks like a blend of the two. "
-            "The article notes that at smaller companies one person often does parts of all three jobs."
-        )
+    if best_role and blend:
+        verdict.notes.append(f"The work is split between {best_role} and {blend}: this looks like a blend of the two.")
     return verdict
 
 
 def assess(advisor: Any, posting: str, title: str = "") -> JobVerdict:
-    """``classify`` plus the article's view, retrieved and cited."""
-    verdict = classify(posting, title)
-    asks: list[tuple[str, str]] = [
-        (
-            "Read the job description, not the title",
-            "Should I read the job description or the title when evaluating a role?",
-        ),
-    ]
+    """``classify`` against the knowledge base's roles, plus the knowledge base's view, asked for and cited."""
+    clean(posting)  # a bad posting is refused before anything is loaded
+    verdict = classify(posting, EntityProfiles(advisor), title)
+    asks: list[tuple[str, str]] = [("How to read a job posting", READING_QUESTION)]
     if verdict.role:
-        asks.append((f"what {verdict.role}s ship", f"What does {ARTICLE_NAMES[verdict.role]} ship?"))
+        a = indefinite(verdict.role)
+        asks.append((f"What {a} {verdict.role} does", DAY_TO_DAY_QUESTION.format(a=a, entity=verdict.role)))
     if verdict.title_mismatch:
         named = verdict.title_roles[0]
-        asks.append(
-            (
-                f"When the title says {named}",
-                f'Are some "{named}" roles really {verdict.role} work?',
-            )
-        )
+        asks.append((f"When the title says {named}", TITLE_QUESTION.format(named=named, entity=verdict.role)))
     for heading, question in asks:
         answer: Answer = advisor.ask(question)
         if not answer.refused:

@@ -42,7 +42,7 @@ def cmd_ask(args: argparse.Namespace, advisor: Any) -> int:
             sys.stdout.flush()
         return 1 if failures else 0
     if not args.question:
-        raise InputError('give a question: advisor ask "Which role fits a software engineer?"')
+        raise InputError('give a question: advisor ask "Which role pays the most?"')
     question = " ".join(args.question)
     if args.json:
         print(json.dumps(advisor.ask(question).to_dict(), ensure_ascii=False, indent=2))
@@ -62,7 +62,7 @@ def cmd_chat(args: argparse.Namespace, advisor: Any) -> int:
     store = ChatStore(advisor.settings.chats_path)
     store.check()
     chat = _resumed(store, args)
-    print("Advisor — ask about AI Engineer, ML Engineer and Data Scientist careers. /new starts over, /quit exits.")
+    print(f"Advisor — ask about {advisor.answerer.scope()}. /new starts over, /quit exits.")
     if chat is not None:
         print(f"(continuing “{chat.title}”: {len(chat.messages) // 2} earlier turn(s), chat {chat.id})")
     elif getattr(args, "resume", False):

@@ -1,11 +1,12 @@
 """Section-aware chunking sized in tokens.
 
-A Markdown document is split at its headings; every chunk carries its section path ("Which path fits
-which background > You're a software engineer"). Inside a section, whole blocks (paragraphs, lists,
-tables) are packed up to ``max_tokens`` (counted with tiktoken's cl100k_base from the offline
-package); a block longer than that is split at sentences, with ``overlap`` tokens carried over.
-A table becomes one chunk per row, each carrying the header row, so a row is never split from its header
-(and "the primary job of a data scientist" finds that row rather than the whole table). Chunk IDs are stable: document ID + a hash of the content.
+A Markdown document is split at its headings; every chunk carries its section path ("Choosing a role >
+If you come from operations"). Inside a section, whole blocks (paragraphs, lists, tables) are packed up to
+``max_tokens`` (counted with tiktoken's cl100k_base from the offline package); a block longer than that
+is split at sentences, with ``overlap`` tokens carried over. A table becomes one chunk per row, each
+carrying the header row, so a row is never split from its header (and a question about one row's
+figure finds that row rather than the whole table). Chunk IDs are stable: document ID + a hash of the
+content.
 """
 
 from __future__ import annotations

@@ -17,16 +17,11 @@ import streamlit as st
 from advisor.app import feedback
 from advisor.app.display import SafeStream, safe_markdown
 from advisor.app.pricing import cost_usd
+from advisor.app.questions import role_list, starter_questions
 from advisor.app.ui import get_advisor, render_sources
 from advisor.chats import Chat, ChatInfo, ChatStore, Vote
 from advisor.errors import AdvisorError, ChatNotFound
 
-STARTERS = (
-    "I'm a software engineer — which role should I go for?",
-    "What does an ML Engineer do day-to-day?",
-    "Which role pays the most?",
-    "Do I need a graduate degree for these roles?",
-)
 LISTED_CHATS = 30  # the sidebar lists this many of the most recent chats
 LABEL_CHARS = 42  # a chat's title is cut here in the sidebar list
 THUMBS: dict[int, Vote] = {0: "down", 1: "up"}  # st.feedback("thumbs") values
@@ -247,9 +242,14 @@ store = _chat_store()
 chats_panel = st.sidebar.container()
 _follow_url(store)
 st.title("Career advisor")
+try:
+    catalog = get_advisor().catalog()
+except AdvisorError as exc:
+    st.error(str(exc))
+    st.stop()
+about = role_list(catalog.names) if catalog.names else "the careers in the knowledge base"
 st.caption(
-    "AI Engineer vs ML Engineer vs Data Scientist — answers quoted and cited from the knowledge base "
-    "(Dan Lee, JoinAI, May 29, 2026)."
+    safe_markdown(f"{' vs '.join(catalog.names) or 'Careers'}: answers quoted and cited from the knowledge base.")
 )
 for i, msg in enumerate(st.session_state.messages):
     _show(i, msg)
@@ -259,10 +259,10 @@ if not st.session_state.messages:
     with starters.container():
         st.markdown("**New here? Try one of these:**")
         columns = st.columns(2)
-        for i, starter in enumerate(STARTERS):
+        for i, starter in enumerate(starter_questions(catalog)):
             if columns[i % 2].button(starter, key=f"starter-{i}", width="stretch"):
                 pending = starter
-typed = st.chat_input("Ask about AI Engineer, ML Engineer or Data Scientist careers")
+typed = st.chat_input(f"Ask about {about}")
 question = typed or pending
 if question:
     starters.empty()
