@@ -77,7 +77,7 @@ def run(limit: int | None = None, advisor=None) -> common.Section:  # type: igno
             ours_texts.append([h.text for h in advisor.retriever.search(item.question, k=K).hits])
             tutorial_texts.append([d.page_content for d in store.similarity_search(item.question, k=K)])
         ours_chunks = advisor.retriever.chunk_count
-        ours_all = [t for t, _ in advisor.retriever._chunks.values()]
+        ours_all = [t for t, _ in advisor.kb.collection.fetch(sorted(advisor.kb.live_ids())).values()]
     ours_chars = sum(len(t) for t in ours_all) / max(len(ours_all), 1)
     tut_chars = sum(len(d.page_content) for d in splits) / max(len(splits), 1)
     ours, tutorial = score(ours_texts, labelled), score(tutorial_texts, labelled)

@@ -1,14 +1,17 @@
-"""Knowledge-base maintenance: verify that manifest, Chroma and BM25 agree; repair; rebuild into a new collection.
+"""Knowledge-base maintenance: verify that manifest, Chroma and the lexical index agree; repair; rebuild.
 
-- :func:`verify` is read-only: it lists every disagreement (missing or stray chunks, a chunk filed
-  under the wrong document, a vector of the wrong size, an index that doesn't find a stored vector,
-  a chunk BM25 can't index, a leftover collection). ``repair=True`` takes the writer lock, fixes
-  what :func:`advisor.kb.ingest.repair` can, and verifies again.
+- :func:`verify` lists every disagreement (missing or stray chunks, a chunk filed under the wrong
+  document, a vector of the wrong size, an index that doesn't find a stored vector, a chunk BM25 can't
+  index, a lexical index that misses, strays from or mis-tokenises a chunk, a leftover collection). It
+  changes nothing but the lexical index, which it first brings up to date as any reader would (a damaged
+  one is rebuilt then, and said so). ``repair=True`` takes the writer lock, fixes what
+  :func:`advisor.kb.ingest.repair` can, rebuilds the lexical index if it disagreed, and verifies again.
 - :func:`rebuild` re-embeds every live chunk with the configured embedding model into a new
-  collection, checks it, switches the manifest to it, then drops the old one. Until the switch,
-  readers keep using the old collection; after it, they follow the manifest (a running app reloads
-  it when its generation changes). A crash anywhere leaves the old collection live and a leftover
-  that the next write drops.
+  collection, checks it, switches the manifest to it, drops the old one, then rebuilds the lexical
+  index from the same texts. Until the switch, readers keep using the old collection; after it, they
+  follow the manifest (a running app reloads it when its generation changes). A crash anywhere leaves
+  the old collection live and a leftover that the next write drops; the lexical index is rebuilt in
+  one transaction, so a crash leaves it as it was (following the manifest by its diff).
 
 It deliberately re-embeds the stored chunk texts rather than re-reading source files: uploads have no
 file to re-read, and a changed source is ``kb update``'s business, not a rebuild's.
@@ -22,7 +25,7 @@ from typing import Any
 from advisor.kb.ingest import EMBED_BATCH, Progress, embed_text, repair
 from advisor.kb.store import KnowledgeBase
 from advisor.providers.embeddings import Embedder
-from advisor.retrieval.lexical import BM25Index, tokenize
+from advisor.retrieval.lexical import tokenize
 from advisor.settings import Settings
 
 SAMPLE_QUERIES = 25  # stored vectors looked up in the index by verify (one per document, up to this many)
@@ -34,6 +37,7 @@ class VerifyReport:
     chunks: int = 0
     problems: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    lexical_ok: bool = True  # the lexical index agreed with the manifest and the chunk texts
 
     @property
     def ok(self) -> bool:
@@ -65,7 +69,7 @@ def _sample(items: list[str], n: int) -> str:
 
 
 def check(kb: KnowledgeBase) -> VerifyReport:
-    """Compare the manifest with Chroma and with a BM25 index built from Chroma's texts."""
+    """Compare the manifest with Chroma, and the lexical index with both (after bringing it up to date)."""
     kb.reload_manifest()
     manifest = kb.manifest
     report = VerifyReport(documents=len(manifest.documents))
@@ -93,12 +97,20 @@ def check(kb: KnowledgeBase) -> VerifyReport:
             f"{len(misfiled)} chunk(s) are filed under another document in Chroma: {_sample(misfiled, 3)}"
         )
 
-    # BM25 is rebuilt from Chroma's texts of the live chunks, exactly as the retriever does.
-    ids = [c for c in live if c in stored]
-    bm25 = BM25Index(ids, [f"{stored[c][1].get('section', '')}\n{stored[c][0]}" for c in ids])
-    unindexable = sorted(c for c in ids if not tokenize(stored[c][0]))
-    if len(bm25) != len(live):
-        report.problems.append(f"the BM25 index holds {len(bm25)} chunks, the manifest lists {len(live)}")
+    # The lexical index: each live chunk held with the terms its text in Chroma makes, nothing else held.
+    lexical = kb.lexical.check(stored)
+    report.repaired.extend(lexical.rebuilt)
+    lexical_problems = list(lexical.problems)
+    for ids, what in (
+        (lexical.missing, "live chunk(s) are missing from the lexical index"),
+        (lexical.stray, "chunk(s) in the lexical index that no document lists"),
+        (lexical.mismatched, "chunk(s) in the lexical index don't match their text in Chroma"),
+    ):
+        if ids:
+            lexical_problems.append(f"{len(ids)} {what}: {_sample(ids, 3)}")
+    report.problems.extend(lexical_problems)
+    report.lexical_ok = not lexical_problems
+    unindexable = sorted(c for c in live if c in stored and not tokenize(stored[c][0]))
     if unindexable:
         report.problems.append(f"{len(unindexable)} chunk(s) have no words BM25 can index: {_sample(unindexable, 3)}")
 
@@ -131,9 +143,12 @@ def verify(kb: KnowledgeBase, embedder: Embedder, repair_problems: bool = False)
     if report.ok or not repair_problems:
         return report
     with kb.write_lock():
-        notes = repair(kb, embedder, full=True)
+        notes = [*report.repaired, *repair(kb, embedder, full=True)]
+        if not report.lexical_ok:
+            kb.lexical.rebuild()
+            notes.append("rebuilt the lexical index")
     after = check(kb)
-    after.repaired = notes
+    after.repaired = notes + after.repaired
     return after
 
 
@@ -188,4 +203,5 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
         kb.collection = new
         kb.adopt_model(embedder.name, embedder.dimension)
         kb.drop_collection(old_name)
+        kb.lexical.rebuild({c: stored[c] for c in keep})
     return RebuildReport(old_name, new.name, len(manifest.documents), len(keep), embedder.name, dropped)

@@ -10,7 +10,9 @@
 - the writer lock: a file lock in the data dir; a second writer waits briefly, then fails clearly. In
   server mode that lock only covers one machine; a write committed by another machine meanwhile is
   detected when the manifest is saved, and the later writer is refused;
-- queries that return only live chunks (the ones the manifest lists), widening when leftovers crowd them out.
+- queries that return only live chunks (the ones the manifest lists), widening when leftovers crowd them out;
+- the lexical index (:mod:`advisor.retrieval.lexical_index`) that follows the manifest: every commit applies its
+  own diff to it at once, so readers find it done.
 
 It deliberately knows nothing about files, chunking or embeddings: see ingest.py and maintenance.py.
 """
@@ -18,6 +20,8 @@ It deliberately knows nothing about files, chunking or embeddings: see ingest.py
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,17 +30,27 @@ from typing import Any
 from advisor.errors import EmbeddingMismatchError, StoreError, StoreLockedError
 from advisor.kb.collection import ChunkCollection, collection_metadata, collection_name, make_client
 from advisor.kb.manifest import FileManifest, Manifest, ManifestStore, ServerManifest
+from advisor.retrieval.lexical_index import LexicalIndex, index_path
 from advisor.settings import Settings
 
 __all__ = ["KnowledgeBase"]
 
+LOG = logging.getLogger(__name__)
 LOCK_TIMEOUT_S = 5.0
 
 
 class KnowledgeBase:
-    """Manifest + chunk collection. ``check_model=False`` opens a store built with another model (for rebuild)."""
+    """Manifest + chunk collection + the lexical index that follows them. ``check_model=False`` opens a store built
+    with another model (for rebuild); ``lexical`` is an index of one's own (default: the data dir's, opened on use)."""
 
-    def __init__(self, settings: Settings, embed_model: str, dimension: int, check_model: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embed_model: str,
+        dimension: int,
+        check_model: bool = True,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self.settings = settings
         self.embed_model = embed_model
         self.dimension = dimension
@@ -52,11 +66,22 @@ class KnowledgeBase:
             backend, collection_name(settings.collection_prefix, embed_model), embed_model, dimension, check_model
         )
         self._live_cache: tuple[Any, set[str]] | None = None
+        self._lexical = lexical
+        self._lexical_lock = threading.Lock()
         self.collection = self._open_collection(self.manifest.collection, create=True)
 
     @property
     def manifest(self) -> Manifest:
         return self.manifests.manifest
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The lexical index of this knowledge base (no I/O until it is used)."""
+        if self._lexical is None:
+            with self._lexical_lock:
+                if self._lexical is None:
+                    self._lexical = LexicalIndex(index_path(self.settings), self)
+        return self._lexical
 
     @property
     def is_new(self) -> bool:
@@ -171,8 +196,13 @@ class KnowledgeBase:
             lock.release()
 
     def save_manifest(self) -> None:
-        """Commit the manifest (bumping its generation). Refused if another writer committed since we read it."""
+        """Commit the manifest (bumping its generation), then apply the commit's diff to the lexical index.
+        Refused if another writer committed since we read it."""
         self.manifests.save()
+        try:
+            self.lexical.sync_file(writer=True)
+        except Exception:  # the commit stands: a derived index failing must not make the write look failed
+            LOG.warning("the lexical index didn't follow this write; the next question catches up", exc_info=True)
 
     # -- reading ---------------------------------------------------------------------------------------
     def live_ids(self) -> set[str]:

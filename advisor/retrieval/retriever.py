@@ -5,13 +5,17 @@ the search took (``Retrieval.timings``, for the answer log). Only chunks the man
 ever returned. Whether the knowledge base has anything on a question is decided by the
 best dense similarity against ``relevance_threshold``, or a similarity within 0.1 of it together with a
 BM25 score of at least ``lexical_threshold`` (see :meth:`Retriever.search`).
-It deliberately has no reranker model: none ships offline that would pay for its latency here.
+The lexical side is the persisted index (:mod:`advisor.retrieval.lexical_index`), which follows the manifest
+by its diff; hit texts come from Chroma for the top hits only (a small cache keeps recent ones), so opening a
+store reads no chunk text. It deliberately has no reranker model: none ships offline that would pay for its
+latency here.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +23,12 @@ import numpy as np
 
 from advisor.kb.store import KnowledgeBase
 from advisor.providers.embeddings import Embedder
-from advisor.retrieval.lexical import BM25Index, tokenize
+from advisor.retrieval.lexical_index import LexicalIndex
 from advisor.settings import Settings
 
 RRF_K = 60
 CANDIDATES = 20
+TEXT_CACHE = 256  # hit texts kept in memory (about 1 KB each): the top hits of the last few dozen questions
 
 
 @dataclass
@@ -50,44 +55,64 @@ class Retrieval:
 
 
 class Retriever:
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, settings: Settings) -> None:
+    """Hybrid search over one knowledge base. ``lexical``: an index of one's own (default: the knowledge base's)."""
+
+    def __init__(
+        self, kb: KnowledgeBase, embedder: Embedder, settings: Settings, lexical: LexicalIndex | None = None
+    ) -> None:
         self.kb = kb
         self.embedder = embedder
         self.settings = settings
+        self.lexical = lexical if lexical is not None else kb.lexical
         self._lock = threading.Lock()
         self._generation: tuple[str, int] | None = None
-        self._bm25 = BM25Index([], [])
-        self._chunks: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._texts: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()  # chunk id -> (text, metadata)
+        self._texts_lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> None:
-        """Pick up knowledge-base changes made by this or another process (cheap when nothing changed)."""
+        """Pick up knowledge-base changes made by this or another process (cheap when nothing changed): the
+        lexical index applies the manifest's diff, and cached hit texts are dropped (their metadata may change)."""
         with self._lock:
             self.kb.reload_manifest()
             key = (self.kb.manifest.collection, self.kb.manifest.generation)
-            if not force and key == self._generation:
+            if force or key != self._generation:
+                with self._texts_lock:
+                    self._texts.clear()
+            elif self.lexical.current:
                 return
-            live = sorted(self.kb.manifest.live_chunk_ids())
-            known = {cid: self._chunks[cid] for cid in live if cid in self._chunks}
-            missing = [cid for cid in live if cid not in known]
-            known.update(self.kb.collection.fetch(missing))
-            ids = [cid for cid in live if cid in known]
-            self._chunks = known
-            self._bm25 = BM25Index(ids, [self._index_text(known[cid]) for cid in ids])
+            self.lexical.refresh()
             self._generation = key
-
-    @staticmethod
-    def _index_text(entry: tuple[str, dict[str, Any]]) -> str:
-        text, meta = entry
-        return f"{meta.get('section', '')}\n{text}"
 
     def knows(self, term: str) -> bool:
         """Whether any live chunk holds ``term`` (a token as :func:`tokenize` makes it)."""
         self.refresh()
-        return self._bm25.document_frequency(term) > 0
+        return self.lexical.document_frequency(term) > 0
 
     @property
     def chunk_count(self) -> int:
-        return len(self._chunks)
+        """Live chunks, as the manifest lists them."""
+        return len(self.kb.live_ids())
+
+    def _hit_texts(self, order: list[str], k: int) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of the first ``k`` chunks in ``order`` that Chroma holds: from the cache, else one fetch
+        (another only if some are gone from Chroma)."""
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        at = 0
+        while len(found) < k and at < len(order):
+            part = order[at : at + k - len(found)]
+            at += len(part)
+            with self._texts_lock:
+                for cid in part:
+                    if cid in self._texts:
+                        self._texts.move_to_end(cid)
+                        found[cid] = self._texts[cid]
+            fetched = self.kb.collection.fetch([cid for cid in part if cid not in found])
+            found.update(fetched)
+            with self._texts_lock:
+                self._texts.update(fetched)
+                while len(self._texts) > TEXT_CACHE:
+                    self._texts.popitem(last=False)
+        return found
 
     def search(self, query: str, k: int | None = None) -> Retrieval:
         k = k or self.settings.top_k
@@ -97,7 +122,7 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         embed_s = time.perf_counter() - embed_begun
         dense = self.kb.query(vector.tolist(), CANDIDATES)
-        lexical = self._bm25.top(query, CANDIDATES) if tokenize(query) else []
+        lexical = self.lexical.top(query, CANDIDATES)
         fused: dict[str, float] = {}
         for ranking in (dense, lexical):
             for rank, (cid, _) in enumerate(ranking):
@@ -105,13 +130,12 @@ class Retriever:
         dense_map = dict(dense)
         lexical_map = dict(lexical)
         order = sorted(fused, key=lambda cid: -fused[cid])
+        texts = self._hit_texts(order, k)
         hits: list[Hit] = []
         for cid in order:
-            entry = self._chunks.get(cid)
-            if entry is None:  # live in Chroma's answer but not yet in our cache: fetch it
-                entry = self.kb.collection.fetch([cid]).get(cid)
-                if entry is None:
-                    continue
+            entry = texts.get(cid)
+            if entry is None:  # gone from Chroma since the manifest listed it
+                continue
             text, meta = entry
             hits.append(
                 Hit(

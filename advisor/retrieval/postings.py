@@ -1,0 +1,179 @@
+"""BM25 over term-id postings in memory, loaded from stored term counts and changed by diffs, never rebuilt.
+
+A :class:`Postings` is an immutable snapshot. Chunks are *slots* (chunk id, length, live or not); their terms
+are in *segments*, each a compressed-sparse-row table: for every term id, the slots that hold it and how often.
+The first load makes one big segment; each applied diff adds a small one and marks the slots it removes as
+dead. :meth:`Postings.apply` returns a new snapshot, so a query running meanwhile sees the old one whole.
+
+Scores are Okapi BM25 with the constants of :class:`advisor.retrieval.lexical.BM25Index` over the live slots
+only (N, the average length and each term's document frequency count live chunks): the same figures that
+class gives for the same chunks, so the relevance threshold keeps its meaning. Small segments are merged
+once there are many, and the whole snapshot is compacted once a quarter of its slots are dead.
+
+It deliberately does no I/O and knows no words: terms are ids, assigned by :mod:`advisor.retrieval.lexical_index`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+TERMS = np.dtype([("term", "<u4"), ("tf", "<u2")])  # a chunk's terms as stored: (term id, count) pairs
+K1, B = 1.5, 0.75  # BM25Index's constants: the relevance threshold (ADVISOR_LEXICAL_THRESHOLD) was tuned on them
+MAX_SEGMENTS = 8  # beyond this, the small segments are merged into one (a query visits every segment)
+COMPACT_DEAD = 0.25  # share of dead slots that triggers a compaction (they cost memory and scoring time)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One chunk as the lexical index stores it."""
+
+    chunk_id: str
+    length: int  # tokens
+    terms: bytes  # TERMS pairs, one per distinct term
+
+
+def encode(counts: Iterable[tuple[int, int]]) -> bytes:
+    """(term id, count) pairs as stored in a :class:`Row`."""
+    return np.array([(t, min(c, 65_535)) for t, c in counts], dtype=TERMS).tobytes()
+
+
+def decode(terms: bytes) -> dict[int, int]:
+    pairs = np.frombuffer(terms, dtype=TERMS)
+    return dict(zip(pairs["term"].tolist(), pairs["tf"].tolist(), strict=True))
+
+
+class Segment:
+    """For each term id (sorted ``terms``), the slots holding it and its counts: ``slots[indptr[i]:indptr[i+1]]``."""
+
+    __slots__ = ("indptr", "slots", "terms", "tfs")
+
+    def __init__(self, terms: np.ndarray, indptr: np.ndarray, slots: np.ndarray, tfs: np.ndarray) -> None:
+        self.terms, self.indptr, self.slots, self.tfs = terms, indptr, slots, tfs
+
+    @classmethod
+    def from_entries(cls, slots: np.ndarray, terms: np.ndarray, tfs: np.ndarray) -> Segment:
+        order = np.argsort(terms, kind="stable")
+        terms = terms[order]
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else np.zeros(0, np.int64)
+        indptr = np.r_[starts, len(terms)].astype(np.int64)
+        return cls(terms[starts], indptr, slots[order].astype(np.int32), tfs[order].astype(np.float32))
+
+    @classmethod
+    def from_rows(cls, first_slot: int, rows: Sequence[Row]) -> Segment:
+        pairs = np.frombuffer(b"".join(r.terms for r in rows), dtype=TERMS)
+        counts = np.fromiter((len(r.terms) // TERMS.itemsize for r in rows), dtype=np.int64, count=len(rows))
+        slots = np.repeat(np.arange(first_slot, first_slot + len(rows), dtype=np.int32), counts)
+        return cls.from_entries(slots, pairs["term"], pairs["tf"])
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def posting(self, term: int) -> tuple[np.ndarray, np.ndarray] | None:
+        i = int(np.searchsorted(self.terms, term))
+        if i == len(self.terms) or int(self.terms[i]) != term:
+            return None
+        start, end = self.indptr[i], self.indptr[i + 1]
+        return self.slots[start:end], self.tfs[start:end]
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(slot, term, count) per entry: what :meth:`from_entries` takes."""
+        return self.slots, np.repeat(self.terms, np.diff(self.indptr)), self.tfs
+
+
+def _merge(segments: Sequence[Segment], live: np.ndarray, remap: np.ndarray | None = None) -> Segment:
+    """One segment holding the live entries of ``segments`` (slots renumbered through ``remap`` if given)."""
+    parts = [seg.entries() for seg in segments]
+    slots = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int32)
+    terms = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.uint32)
+    tfs = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.float32)
+    keep = live[slots]
+    slots, terms, tfs = slots[keep], terms[keep], tfs[keep]
+    return Segment.from_entries(remap[slots] if remap is not None else slots, terms, tfs)
+
+
+class Postings:
+    """An immutable snapshot of the lexical index in memory. Build with :meth:`load`, change with :meth:`apply`."""
+
+    def __init__(self, chunk_ids: list[str], lengths: np.ndarray, live: np.ndarray, segments: list[Segment]) -> None:
+        self.chunk_ids = chunk_ids  # slot -> chunk id
+        self.lengths = lengths  # slot -> tokens (float32, as BM25Index keeps them)
+        self.live = live  # slot -> still in the index
+        self.segments = segments
+        self.slot_of = {chunk_ids[s]: s for s in np.flatnonzero(live).tolist()}
+        self.live_count = len(self.slot_of)
+        total = float(lengths[live].sum(dtype=np.float64)) if self.live_count else 0.0
+        avg = total / self.live_count if self.live_count else 1.0
+        self._norm = K1 * (1 - B + B * lengths / max(avg, 1e-9))
+
+    @classmethod
+    def empty(cls) -> Postings:
+        return cls([], np.zeros(0, np.float32), np.zeros(0, bool), [])
+
+    @classmethod
+    def load(cls, rows: Sequence[Row]) -> Postings:
+        return cls.empty().apply((), rows)
+
+    def apply(self, removed: Iterable[str], added: Sequence[Row]) -> Postings:
+        """A new snapshot without the chunks ``removed`` and with ``added`` (a chunk added again replaces itself)."""
+        live = np.concatenate([self.live, np.ones(len(added), bool)])
+        for chunk_id in [*removed, *(r.chunk_id for r in added)]:
+            slot = self.slot_of.get(chunk_id)
+            if slot is not None:
+                live[slot] = False
+        first = len(self.chunk_ids)
+        seen: set[str] = set()
+        for offset in range(len(added) - 1, -1, -1):  # a chunk listed twice counts once (its last row)
+            if added[offset].chunk_id in seen:
+                live[first + offset] = False
+            seen.add(added[offset].chunk_id)
+        chunk_ids = self.chunk_ids + [r.chunk_id for r in added]
+        lengths = np.concatenate([self.lengths, np.asarray([r.length for r in added], dtype=np.float32)])
+        segments = [*self.segments, Segment.from_rows(first, added)] if added else list(self.segments)
+        if len(chunk_ids) and np.count_nonzero(~live) > COMPACT_DEAD * len(chunk_ids):
+            return self._compacted(chunk_ids, lengths, live, segments)
+        if len(segments) > MAX_SEGMENTS:
+            big = max(range(len(segments)), key=lambda i: len(segments[i]))
+            small = [s for i, s in enumerate(segments) if i != big]
+            segments = [segments[big], _merge(small, live)]
+        return Postings(chunk_ids, lengths, live, segments)
+
+    @staticmethod
+    def _compacted(chunk_ids: list[str], lengths: np.ndarray, live: np.ndarray, segments: list[Segment]) -> Postings:
+        keep = np.flatnonzero(live)
+        remap = np.full(len(chunk_ids), -1, dtype=np.int32)
+        remap[keep] = np.arange(len(keep), dtype=np.int32)
+        merged = _merge(segments, live, remap)
+        ids = [chunk_ids[s] for s in keep.tolist()]
+        return Postings(ids, lengths[keep], np.ones(len(keep), bool), [merged] if len(merged) else [])
+
+    def _postings(self, term: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [p for seg in self.segments if (p := seg.posting(term)) is not None]
+
+    def document_frequency(self, term: int) -> int:
+        """How many live chunks hold the term."""
+        return sum(int(np.count_nonzero(self.live[slots])) for slots, _ in self._postings(term))
+
+    def top(self, terms: Sequence[int], k: int) -> list[tuple[str, float]]:
+        """The ``k`` best live chunks for a query of term ids, as (chunk id, BM25 score > 0), best first."""
+        n = self.live_count
+        if not n or not terms or k <= 0:
+            return []
+        scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
+        for term in dict.fromkeys(terms):
+            parts = self._postings(term)
+            df = sum(int(np.count_nonzero(self.live[slots])) for slots, _ in parts)
+            if not df:
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for slots, tfs in parts:
+                scores[slots] += idf * tfs * (K1 + 1) / (tfs + self._norm[slots])
+        scores[~self.live] = 0.0
+        k = min(k, len(scores))
+        floor = max(float(-np.partition(-scores, k - 1)[k - 1]), np.nextafter(np.float32(0), np.float32(1)))
+        # Ties go by chunk id, so every process ranks the same chunks the same way whatever its slot order.
+        best = sorted(np.flatnonzero(scores >= floor).tolist(), key=lambda i: (-scores[i], self.chunk_ids[i]))[:k]
+        return [(self.chunk_ids[i], float(scores[i])) for i in best]
