@@ -107,6 +107,13 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
     if previous is None:
         return question
     new = catalog.find(question)
+    asked_before = BACKGROUND.search(previous.replace("’", "'"))
+    asked_now = BACKGROUND.search(question.replace("’", "'"))
+    if asked_before and asked_now and not new:  # "What if I come from operations instead?": same question, new asker
+        start, end = asked_before.span("who")
+        who = re.sub(r"\s+instead$", "", asked_now["who"].strip(), flags=re.I)
+        rewritten, _ = _with_article(previous[:start] + who + previous[end:], start, who)
+        return rewritten
     match = WHAT_ABOUT.match(question)
     bare = BARE_SUBJECT.match(question)
     if not match and bare and (new or catalog.background_of(bare["subject"])) and not PRONOUN.search(question):

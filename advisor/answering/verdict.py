@@ -33,6 +33,8 @@ from advisor.kb.entities import EntityCatalog
 from advisor.retrieval.lexical import tokenize
 
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
+NEGATION_WORDS = "not no never none rarely seldom hardly nor cannot without"
+HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually"})
 CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "bet on skill, not on the title": rejects only the title
 STOP = frozenset(
     {"the", "and", "not", "but", "for", "you", "your", "are", "that", "this", "with", "what", "all", "can"}
@@ -255,27 +257,61 @@ def _entity_part(unit: Unit, entity: str | None, catalog: EntityCatalog) -> str:
     return " ".join(clauses) if clauses else unit.text
 
 
-def _table_cell(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    if entity is None:
-        return None
-    terms = _premise_terms(q, catalog)
+def _base(word: str) -> str:
+    """A superlative's base word, so "heaviest" meets "Heavy" and "lightest" meets "Light"."""
+    if len(word) > 6 and word.endswith("iest"):
+        return word[:-4] + "y"
+    if len(word) > 5 and word.endswith("est") and word not in NOT_SUPERLATIVE:
+        return word[:-3]
+    return word
+
+
+def _stems(text: str) -> set[str]:
+    return {_base(t) for t in tokenize(text)}
+
+
+def _columns(units: list[Unit], catalog: EntityCatalog) -> list[tuple[Unit, str, dict[str, tuple[Unit, str]]]]:
+    """Each table column as (a unit, its header, {entity: (unit, cell)}): from a row of cells per entity
+    (entities as columns) or from one row per entity (entities as rows) gathered across units."""
+    out: list[tuple[Unit, str, dict[str, tuple[Unit, str]]]] = []
+    by_header: dict[str, dict[str, tuple[Unit, str]]] = {}
+    first: dict[str, Unit] = {}
     for unit in units:
         row = unit.row
         if row is None:
             continue
-        scored = [(len(terms & set(tokenize(cell))), head, cell) for head, cell in row.cells]
-        own = [s for s in scored if entity in catalog.find(s[1])]
-        if not own:
+        owners = catalog.find(row.label)
+        if len(owners) == 1:  # one row per entity: its cells are that entity's
+            for head, cell in row.cells:
+                by_header.setdefault(head, {})[owners[0]] = (unit, cell)
+                first.setdefault(head, unit)
             continue
-        best = max(s[0] for s in scored)
-        if best == 0 or (best < MIN_OVERLAP and not terms & set(tokenize(row.label))):
+        cells = {n: (unit, cell) for head, cell in row.cells for n in catalog.find(head)[:1]}
+        if len(cells) >= 2:
+            out.append((unit, row.label, cells))
+    out += [(first[h], h, cells) for h, cells in by_header.items() if len(cells) >= 2]
+    return out
+
+
+def _table_cell(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    """The premise against one table column: is what it says in the entity's own cell, or in another's?"""
+    if entity is None:
+        return None
+    terms = _stems(q) - _stems(" ".join(catalog.aliases.get(entity, ())) + " " + entity)
+    for _first, header, cells in _columns(units, catalog):
+        if entity not in cells:
             continue
-        text = f"{row.label}: {own[0][1]} {own[0][2]}"
-        if own[0][0] < best:
-            return Verdict("no", unit, text, "table_cell")  # another entity's cell says what the premise says
-        cell_terms = set(tokenize(own[0][2]))
+        scored = {name: len(terms & _stems(cell)) for name, (_, cell) in cells.items()}
+        best = max(scored.values())
+        if best == 0 or (best < MIN_OVERLAP and not terms & _stems(header)):
+            continue
+        own_unit, own_cell = cells[entity]
+        text = f"{header} for {entity}: {own_cell}"
+        if scored[entity] < best:
+            return Verdict("no", own_unit, text, "table_cell")  # another entity's cell says what the premise says
+        cell_terms = _stems(own_cell)
         if cell_terms and len(cell_terms & terms) >= MIN_SUPPORTED * len(cell_terms):
-            return Verdict("yes", unit, text, "table_cell")
+            return Verdict("yes", own_unit, text, "table_cell")
     return None
 
 
@@ -308,7 +344,7 @@ def _denied_premise(
     """A negative premise ("SRE interviews don't involve coding") against a passage that affirms it."""
     if not NEGATION.search(q):
         return None
-    terms = _premise_terms(q, catalog)
+    terms = _premise_terms(q, catalog) - set(tokenize(NEGATION_WORDS)) - HEDGES
     for unit in units:
         if not _about(unit, entity, catalog):
             continue
@@ -378,15 +414,51 @@ def _subject(clause: str, at: int, catalog: EntityCatalog) -> str | None:
     return named[-1] if before else (named[0] if named else None)
 
 
+def _ranks_same(said: re.Match[str], q: str) -> bool:
+    """ "best paid" meets "best paid", not "the best teams": the word after the ranking word, when the premise
+    has one, must match too."""
+    asked = re.search(rf"\b{re.escape(said[1])}\s+(\w+)", q, re.I)
+    after = re.match(r"\s+(\w+)", said.string[said.end() :])
+    if not asked or not after:
+        return True
+    wanted, found = tokenize(asked[1]), tokenize(after[1])
+    return not wanted or not found or wanted == found
+
+
 def _same_ranking(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    """The premise's own ranking word ("best paid", "heaviest") in a passage: who does it rank?"""
+    """The premise's own ranking word ("best paid", "heaviest") in a passage, or in the question heading a
+    passage answers ("Which one is easiest to break into?" > "Data analyst."): who does it rank? The same
+    entity ranked by another superlative ("lightest" against "heaviest") refutes it."""
     asked = [w.lower() for w in COMPARATIVE.findall(NOT_COMPARATIVE.sub(" ", q))]
     if not asked or entity is None:
         return None
     for unit in units:
+        heading = _tail(unit.section)
+        ranked_by_heading = any(
+            m[1].lower() in asked and _ranks_same(m, q) for m in COMPARATIVE.finditer(heading)
+        ) and heading.endswith("?")
+        if ranked_by_heading and catalog.find(unit.text[:60]):
+            answer = catalog.find(unit.text[:60])[0]
+            return Verdict("yes" if answer == entity else "no", unit, unit.text, "same_ranking")
+        section_owner = catalog.find(heading)
         for clause in _clauses(unit.text):
             masked = NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause)
-            said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked), None)
+            said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked and _ranks_same(m, q)), None)
+            subject = _subject(clause, said.start(), catalog) if said else None
+            if said and subject:
+                return Verdict("yes" if subject == entity else "no", unit, clause, "same_ranking")
+            other = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() not in asked), None)
+            if other is None or polarity(other[1]) != 0 or any(polarity(w) != 0 for w in asked):
+                continue
+            owner = _subject(clause, other.start(), catalog) or (section_owner[0] if len(section_owner) == 1 else None)
+            shares = _premise_terms(q, catalog) & set(tokenize(clause))
+            if owner == entity and shares:  # "the lightest" said of the entity the premise calls "the heaviest"
+                return Verdict("no", unit, clause, "same_ranking")
+    return None
+    for unit in units:
+        for clause in _clauses(unit.text):
+            masked = NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause)
+            said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked and _ranks_same(m, q)), None)
             subject = _subject(clause, said.start(), catalog) if said else None
             if said and subject:
                 return Verdict("yes" if subject == entity else "no", unit, clause, "same_ranking")
