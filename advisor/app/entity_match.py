@@ -83,9 +83,10 @@ class EntityProfiles:
         self.passages = {
             name: [p for p in passages if held_by[p] == 1 and not NEGATION.search(p)] for name, passages in raw.items()
         }
-        # The words of entity names match every passage about that entity: they say nothing about the work.
+        # The words of entity names (and of what blanks them) match every passage about that entity: they say
+        # nothing about the work.
         self._name_terms = {
-            t for name in self.catalog.names for n in (name, *self.catalog.aliases[name]) for t in tokenize(n)
+            t for name in self.catalog.names for n in (name, *self.catalog.aliases[name], BLANK) for t in tokenize(n)
         }
         self._flat = [(name, p) for name, passages in self.passages.items() for p in passages]
         texts = [blank_names(p, self.catalog) for _, p in self._flat]

@@ -10,8 +10,8 @@ How it decides, in the open:
 2. **What they enjoy and their skills** (1 per matching passage, at most 3 per role): what the person
    wrote is compared with what the knowledge base says about each role (:mod:`advisor.app.entity_match`);
    the passages that match are shown as the reason.
-The questions behind them are :mod:`advisor.app.questions`; the reasons and next steps shown are answers from :class:`~advisor.core.Advisor` (quoted and cited).
-What the knowledge base does not cover (other backgrounds, years of experience) is said, never filled in.
+The questions asked are in :mod:`advisor.app.questions`; the reasons and next steps shown are answers from
+:class:`~advisor.core.Advisor` (quoted and cited). What the knowledge base does not cover (other backgrounds, years of experience) is said, never filled in.
 It deliberately uses no chat model to decide: the choice must be explainable and the same every time.
 """
 
