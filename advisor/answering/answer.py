@@ -38,7 +38,7 @@ from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete
 from advisor.retrieval.retriever import Hit, Retriever
 from advisor.settings import Settings
-from advisor.text import CITATION
+from advisor.text import CITATION, indefinite
 
 # role_clause lives in grounded.py now; it stays importable from here, where callers found it before.
 __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "role_clause", "to_turns"]
@@ -190,7 +190,7 @@ class Answerer:
         """The passages the knowledge base has on ``entity`` alone: its table cells and the sentences that
         name it or sit under a heading that names only it."""
         catalog = self.catalog()
-        article = "an" if entity[:1].lower() in "aeiou" else "a"
+        article = indefinite(entity)
         retrieval = self.retriever.search(prompts.PROFILE_QUERY.substitute(article=article, entity=entity), k=k)
         out: list[str] = []
         for rank, hit in enumerate(retrieval.hits):

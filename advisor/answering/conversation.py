@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from advisor.answering.plan import BACKGROUND
 from advisor.kb.entities import EntityCatalog
 from advisor.retrieval.lexical import tokenize
+from advisor.text import indefinite
 
 FOLLOW_UP_START = re.compile(
     r"^\s*(and|also|so|but|what about|how about|same for|and what about|what of|ok,?|okay,?)\b", re.I
@@ -74,10 +75,7 @@ def _with_article(text: str, start: int, word: str) -> tuple[str, int]:
     match = re.search(r"\b(an?)\s+$", text[:start], re.I)
     if not match:
         return text, start
-    article = (
-        "an" if word[:1].lower() in "aeiou" or (re.match(r"[A-Z]{2}", word) and word[0] in "AEFHILMNORSX") else "a"
-    )
-    head = text[: match.start(1)] + article + " "
+    head = text[: match.start(1)] + indefinite(word) + " "
     return head + text[start:], len(head)
 
 
@@ -144,6 +142,6 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
         rewritten = rest if n else f"{rest.rstrip('?')} for {target}?"
         asked_as = BACKGROUND.search(previous.replace("’", "'"))
         if asked_as and not BACKGROUND.search(rewritten):  # the asker is still who they said they were
-            rewritten = f"As {'an' if asked_as['who'][:1].lower() in 'aeio' else 'a'} {asked_as['who']}, {rewritten}"
+            rewritten = f"As {indefinite(asked_as['who'])} {asked_as['who']}, {rewritten}"
         return rewritten
     return f"{previous} {question}"

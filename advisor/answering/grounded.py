@@ -31,6 +31,7 @@ from advisor.answering.verdict import COMPARATIVE, polarity, verdict
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import Usage
 from advisor.retrieval.lexical import tokenize
+from advisor.text import indefinite
 
 if TYPE_CHECKING:  # answer.py imports this module; Source is only a type here
     from advisor.answering.answer import Source
@@ -162,7 +163,7 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     own = _own_section(plan, units)
     if plan.kind == "recommendation" and own:
         label = plan.background.label if plan.background else ""
-        lead = f"For {'an' if label[:1].lower() in 'aeio' else 'a'} {label}: "
+        lead = f"For {indefinite(label)} {label}: "
         return [f"{lead}{_end(own[0].text)} {_cite(own[0])}"], [own[0]]
     if own and plan.kind in ("decision", "fact") and max(u.score for u in own) >= OWN_SECTION_RATIO * best[0].score:
         top_own = max(own, key=lambda u: u.score)  # the asker's own section answers as well as anything

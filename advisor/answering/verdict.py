@@ -70,12 +70,13 @@ WORD_VALUES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five
 WORD_VALUES |= {"eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "twenty": 20}
 ABOVE = re.compile(r"\b(over|more than|above|at least|north of|upwards of|exceed\w*|beyond)\s*$", re.I)
 BELOW = re.compile(r"\b(under|less than|below|at most|up to|within|no more than)\s*$", re.I)
-MULTIPLE = {"double": 100.0, "twice": 100.0, "triple": 200.0, "thrice": 200.0, "half": 50.0}
+MULTIPLE = {"double": 100.0, "twice": 100.0, "triple": 200.0, "thrice": 200.0, "half": -50.0}  # % more
 MIN_OVERLAP = 2  # premise words a passage (with its heading) must share to speak to the premise
 MIN_HEADING_OVERLAP = 2  # ... and a FAQ heading to be the premise's question
 MIN_SUPPORTED = 0.7  # share of the premise's words a passage must hold to back it ("Yes")
 NOT_COMPARATIVE = re.compile(r"\b(at (most|least)|most of|for the most part|at the (most|least)|more or less)\b", re.I)
 FIGURE_SLACK = 0.05  # "about $400K" still matches a range ending at $400K
+RATIO_SLACK = 0.25  # "double" holds for a ratio of 1.5 to 2.5
 SINGLE_SLACK = 0.1  # "about $165K" matches a stated $170K
 
 
@@ -235,6 +236,17 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
                 same = any(a0 <= s1 and s0 <= a1 for a0, a1 in asked_years for s0, s1 in stated_years)
                 return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
     multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
+    named = catalog.find(q)
+    if multiple is not None and len(named) >= 2:  # "X earn double what Y make": the ratio of their own figures
+        for _first, _header, cells in _columns(units, catalog):
+            pay = {n: _money(cells[n][1]) for n in named[:2] if n in cells}
+            if len(pay) == 2 and all(pay.values()):
+                a, b = (sum(v) / len(v) for v in pay.values())
+                claimed_ratio = 1 + multiple / 100
+                ratio = a / b if b else 0.0
+                unit, _cell = cells[named[0]]
+                ok = abs(ratio - claimed_ratio) <= RATIO_SLACK * claimed_ratio
+                return Verdict("yes" if ok else "no", unit, unit.text, "figure_claim")
     if multiple is not None:
         for unit in units:
             bound = re.search(r"\b(within|under|less than|at most|no more than)\s+(\d+(?:\.\d+)?)\s?%", unit.text, re.I)

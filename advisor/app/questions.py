@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from advisor.kb.entities import EntityCatalog
+from advisor.text import indefinite
 
 BACKGROUND_QUESTION = "I'm {a} {background}, which role should I go for?"
 DAY_TO_DAY_QUESTION = "What does {a} {entity} do day to day?"
@@ -21,16 +22,7 @@ PAY_QUESTION_ANY = "Which role pays the most?"
 READING_QUESTION = "How can I tell which role a job really is: by its title or by its description?"
 TITLE_QUESTION = 'What do "{named}" job titles really mean, and can the work be {entity} work?'
 
-ACRONYM_AN = "AEFHILMNORSX"  # letters read with a vowel sound first: "an ML ...", "an SRE"
 LISTED_NAMES = 4  # a list of roles in a sentence names this many, then "another role"
-
-
-def indefinite(name: str) -> str:
-    """ "a" or "an" before ``name`` (English spelling and acronyms; rare exceptions like "hour" aside)."""
-    first = (name.split() or [""])[0]
-    if len(first) >= 2 and first.isupper():
-        return "an" if first[0] in ACRONYM_AN else "a"
-    return "an" if first[:1].lower() in "aeiou" else "a"
 
 
 def role_list(names: Sequence[str], conjunction: str = "or", limit: int | None = LISTED_NAMES) -> str:
