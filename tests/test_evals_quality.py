@@ -1,11 +1,13 @@
 """The answer-quality changes the eval suite drove: table rows as chunks, table-label synonyms, the asker's
-background, and a lead sentence that must come from one passage."""
+background, and an answer about one role that quotes that role's cell only."""
 
 from __future__ import annotations
 
-from advisor.answering.answer import role_clause
-from advisor.answering.evidence import BACKGROUND, units_of
+from advisor.answering.evidence import Unit, unit_parts, units_of
+from advisor.answering.grounded import narrow
+from advisor.answering.plan import BACKGROUND
 from advisor.kb.chunking import chunk_document, table_rows
+from advisor.kb.entities import EntityCatalog, learn
 from advisor.retrieval.lexical import tokenize
 from advisor.settings import PROJECT_DIR
 
@@ -43,8 +45,16 @@ def test_the_askers_background_is_read_from_the_question() -> None:
     assert list(BACKGROUND.finditer("What does an AI engineer ship?")) == []
 
 
-def test_a_lead_about_one_role_is_checked_against_that_roles_cell_only() -> None:
-    assert role_clause(ROW, ["AI Engineer"]) == "Primary job: AI Engineer Build systems on foundation models"
-    assert "Train" not in role_clause(ROW, ["AI Engineer"])
-    assert role_clause(ROW, []) == ROW
-    assert role_clause("Go AI Engineer.", ["AI Engineer"]) == "Go AI Engineer."
+def test_an_answer_about_one_role_quotes_that_roles_cell_only() -> None:
+    text = (PROJECT_DIR / "knowledge" / "ai-engineer-vs-ml-engineer-vs-data-scientist.md").read_text()
+    catalog = EntityCatalog.merged([learn(text)])
+    row_chunk = next(c for c in chunk_document("a", text) if c.text.startswith("|"))
+    (unit_text, row), *_ = unit_parts(row_chunk.text)
+    unit = Unit(0, 0, unit_text, row=row, section="The 30-second summary")
+    narrowed = narrow(unit, ["AI Engineer"], catalog)
+    assert narrowed is not None and narrowed.text == "Primary job: AI Engineer Build systems on foundation models."
+    assert narrowed.row is not None and narrowed.row.cells == (("AI Engineer", "Build systems on foundation models"),)
+    assert narrow(unit, [], catalog) == unit
+    sentence = Unit(0, 1, "Go AI Engineer.", section="You're a software engineer")
+    assert narrow(sentence, ["AI Engineer"], catalog) == sentence
+    assert narrow(sentence, ["Data Scientist"], catalog) is None  # only about another role
