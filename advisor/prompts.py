@@ -91,6 +91,7 @@ EMPTY_KB = "The knowledge base is empty, so I have nothing to answer from. Add d
 EVIDENCE_HEADER = "From the sources:"
 # The grounded answer's fixed sentences (advisor/answering/grounded.py).
 UNCOVERED = Template("The knowledge base says nothing about $specifics; here is what it does say.")
+NOT_ABOUT = Template("The knowledge base says nothing about this for $entity; the closest it has:")
 NO_VERDICT = "The knowledge base doesn't say whether that is so. Here is what it says on it:"
 NO_SUPPORT = "The sources I found don't state this directly. Here is what they do say:"
 INTERRUPTED = "[answer interrupted]"

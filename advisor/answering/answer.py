@@ -197,7 +197,7 @@ class Answerer:
             for pos, (text, row) in enumerate(unit_parts(hit.text)):
                 unit = narrow(Unit(rank, pos, text, row=row, section=hit.section), [entity], catalog)
                 about = unit is not None and (
-                    entity in catalog.find(unit.text) or catalog.find(hit.section.rsplit(">", 1)[-1]) == [entity]
+                    entity in catalog.find(unit.text) or catalog.section_entity(hit.section) == entity
                 )
                 if unit is not None and about and unit.text not in out:
                     out.append(unit.text)

@@ -121,13 +121,13 @@ class SentenceGuard:
         parts = []
         for n in cited or list(self.trusted):
             section = self.sections.get(n, "")
-            tail_names = self.catalog.find(section.rsplit(">", 1)[-1])
+            owner = self.catalog.section_entity(section)
             for text, row in unit_parts(self.trusted[n]):
                 if row is not None:
                     if entity in self.catalog.find(row.label):
                         parts.append(text)
                     parts.extend(f"{h} {c}" for h, c in row.cells if entity in self.catalog.find(h))
-                elif entity in self.catalog.find(text) or (tail_names == [entity] and not self.catalog.find(text)):
+                elif entity in self.catalog.find(text) or (owner == entity and not self.catalog.find(text)):
                     parts.append(text)
         return "\n".join(parts)
 

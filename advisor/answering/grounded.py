@@ -73,6 +73,13 @@ def _cite(unit: Unit) -> str:
     return f"[{unit.hit_rank + 1}]"
 
 
+def about(unit: Unit, entity: str, catalog: EntityCatalog) -> bool:
+    """Whether the unit says something about ``entity``: names it, has its table cell, or sits under its heading."""
+    if unit.row is not None and any(entity in catalog.find(h) for h, _ in unit.row.cells):
+        return True
+    return entity in catalog.find(unit.text) or catalog.section_entity(unit.section) == entity
+
+
 def narrow(unit: Unit, entities: list[str], catalog: EntityCatalog) -> Unit | None:
     """``unit`` cut down to what it says about ``entities``: a table row's cells for them, or the unit whole
     when it is about them or about no entity. None: it is only about other entities."""
@@ -88,7 +95,8 @@ def narrow(unit: Unit, entities: list[str], catalog: EntityCatalog) -> Unit | No
             return None
         return unit
     named = set(catalog.find(unit.text))
-    section_named = set(catalog.find(_tail(unit.section)))
+    owner = catalog.section_entity(unit.section)
+    section_named = {owner} if owner else set()
     if entities and (named or section_named) and not (named | section_named) & set(entities):
         return None
     return unit
@@ -177,6 +185,8 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     if plan.kind == "list" or not best:
         return [], []
     if plan.entities:  # a fact about one entity opens with what is said about that entity, not its neighbours
+        if not any(about(u, plan.entities[0], catalog) for u in best):
+            return [prompts.NOT_ABOUT.substitute(entity=catalog.plural(plan.entities[0]))], []
         best = [u for u in (narrow(b, plan.entities[:1], catalog) for b in best) if u is not None] or best
     ranked = [w.lower() for w in COMPARATIVE.findall(question)]
     if ranked:  # "Which pays the most?": the passage that ranks the same way answers it
@@ -225,7 +235,7 @@ def _comparison(
             return [f"{_end(unit.text)} {_cite(unit)}"], [unit]
     lines, used = [], []
     for entity in targets:
-        about = [u for u in best if entity in catalog.find(u.text) or catalog.find(_tail(u.section)) == [entity]]
+        about = [u for u in best if entity in catalog.find(u.text) or catalog.section_entity(u.section) == entity]
         if about and about[0] not in used:
             lines.append(f"{_end(standalone(about[0], [], catalog))} {_cite(about[0])}")
             used.append(about[0])

@@ -120,8 +120,7 @@ def _clauses(text: str) -> list[str]:
 def _about(unit: Unit, entity: str | None, catalog: EntityCatalog) -> bool:
     if entity is None:
         return True
-    section_tail = unit.section.rsplit(">", 1)[-1]
-    return entity in catalog.find(unit.text) or catalog.find(section_tail) == [entity]
+    return entity in catalog.find(unit.text) or catalog.section_entity(unit.section) == entity
 
 
 def claimed_entity(question: str, plan: Plan, catalog: EntityCatalog) -> str | None:
@@ -452,7 +451,7 @@ def _same_ranking(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
         if ranked_by_heading and catalog.find(unit.text[:60]):
             answer = catalog.find(unit.text[:60])[0]
             return Verdict("yes" if answer == entity else "no", unit, unit.text, "same_ranking")
-        section_owner = catalog.find(heading)
+        section_owner = catalog.section_entity(unit.section)
         for clause in _clauses(unit.text):
             masked = NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause)
             said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked and _ranks_same(m, q)), None)
@@ -462,7 +461,7 @@ def _same_ranking(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
             other = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() not in asked), None)
             if other is None or polarity(other[1]) != 0 or any(polarity(w) != 0 for w in asked):
                 continue
-            owner = _subject(clause, other.start(), catalog) or (section_owner[0] if len(section_owner) == 1 else None)
+            owner = _subject(clause, other.start(), catalog) or section_owner
             shares = _premise_terms(q, catalog) & set(tokenize(clause))
             if owner == entity and shares:  # "the lightest" said of the entity the premise calls "the heaviest"
                 return Verdict("no", unit, clause, "same_ranking")

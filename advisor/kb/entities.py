@@ -307,6 +307,15 @@ class EntityCatalog:
     def plural(self, name: str) -> str:
         return plural(name)
 
+    def section_entity(self, section: str) -> str | None:
+        """The one entity a section's heading is about ("What an X does"), or None: no entity, several, or a
+        heading that addresses a background ("You're a data scientist or analyst" advises a reader)."""
+        tail = section.rsplit(">", 1)[-1].strip().lower()
+        if any(b.label.lower() in tail for b in self.backgrounds):
+            return None
+        named = self.find(tail)
+        return named[0] if len(named) == 1 else None
+
     def background_of(self, phrase: str) -> Background | None:
         """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any."""
         from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms make "SWE" a software engineer
