@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -282,15 +282,21 @@ class Answerer:
         return units + [u for u in extra if (u.hit_rank, u.position) not in have]
 
     @staticmethod
+    def _focus(plan: Plan, catalog: EntityCatalog) -> Callable[[Unit], Unit | None] | None:
+        """A fact about one entity scores table rows by that entity's cells alone."""
+        if plan.kind not in ("fact", "list") or len(plan.entities) != 1:
+            return None
+        return lambda unit: narrow(unit, plan.entities, catalog)
+
+    @staticmethod
     def _background_sections(plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> dict[int, bool]:
         """Which hits are the asker's background's section (True) or another background's (False)."""
         if plan.background is None:
             return {}
         out: dict[int, bool] = {}
         for rank, hit in enumerate(hits):
-            tail = hit.section.rsplit(">", 1)[-1].lower()
             for background in catalog.backgrounds:
-                if background.label.lower() in tail:
+                if background.advises(hit.section, hit.doc_id):
                     out[rank] = background == plan.background
         return out
 
@@ -341,6 +347,7 @@ class Answerer:
                 max_units=WIDE_UNITS if wide else MAX_UNITS,
                 mine=self._background_sections(plan, hits, catalog),
                 min_ratio=WIDE_RATIO if wide else MIN_RATIO,
+                focus=self._focus(plan, catalog),
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
                 units = self._with_guidance(standalone, hits, units)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ class Unit:
     score: float = 0.0
     row: Row | None = None
     section: str = ""
+    doc_id: str = ""
 
 
 def _table_rows(block: str) -> list[tuple[str, Row | None]]:
@@ -142,15 +144,20 @@ class EvidenceSelector:
         max_units: int = MAX_UNITS,
         mine: dict[int, bool] | None = None,
         min_ratio: float = MIN_RATIO,
+        focus: Callable[[Unit], Unit | None] | None = None,
     ) -> list[Unit]:
         """The best units for ``question``, in document order: at most ``max_units`` scoring at least
         ``min_ratio`` of the best. ``mine`` marks the hits (by rank) that are the asker's own background's
-        section (True) or another background's (False); all of the asker's section comes along."""
+        section (True) or another background's (False); all of the asker's section comes along. ``focus``
+        cuts a table row down to the cells the question is about before it is scored ("what do X earn?"
+        scores X's pay cell, not the whole row of every entity's pay)."""
         units = [
-            Unit(rank, pos, text, row=row, section=hit.section)
+            Unit(rank, pos, text, row=row, section=hit.section, doc_id=hit.doc_id)
             for rank, hit in enumerate(hits)
             for pos, (text, row) in enumerate(unit_parts(hit.text))
         ]
+        if focus is not None:
+            units = [(focus(u) if u.row is not None else None) or u for u in units]
         if not units:
             return []
         # The section title carries meaning a bare sentence lacks (which role, which background).

@@ -106,11 +106,12 @@ def scope(units: list[Unit], plan: Plan, catalog: EntityCatalog, entities: list[
     """The units about what the question is about: its entities and the asker's background."""
     kept = []
     for unit in units:
-        tail = _tail(unit.section).lower()
-        other_background = [b for b in catalog.backgrounds if b.label.lower() in tail and b != plan.background]
+        other_background = [
+            b for b in catalog.backgrounds if b.advises(unit.section, unit.doc_id) and b != plan.background
+        ]
         if plan.background is not None and other_background:
             continue  # advice meant for a different reader
-        if plan.background is not None and plan.background.label.lower() in tail:
+        if plan.background is not None and plan.background.advises(unit.section, unit.doc_id):
             kept.append(unit)  # the asker's own section: whatever role it names, it is the advice
             continue
         narrowed = narrow(unit, entities, catalog)
@@ -210,8 +211,8 @@ def _own_section(plan: Plan, units: list[Unit]) -> list[Unit]:
     """The units from the section that advises the asker's background, in document order."""
     if plan.background is None:
         return []
-    label = plan.background.label.lower()
-    return sorted((u for u in units if label in _tail(u.section).lower()), key=lambda u: (u.hit_rank, u.position))
+    background = plan.background
+    return sorted((u for u in units if background.advises(u.section, u.doc_id)), key=lambda u: (u.hit_rank, u.position))
 
 
 def _comparison(

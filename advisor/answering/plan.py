@@ -58,7 +58,7 @@ COMPARE = re.compile(
 )
 RECOMMEND = re.compile(
     r"\b(which|what) (\w+ ){0,2}(role|path|job|title|career|one|track|direction)s?\b|\b(fits?|suits?|suited|recommend\w*|"
-    r"for me|should i (become|go|pursue|aim|target|pick|choose|do)|best (option|choice|path|move))\b",
+    r"for me|should i (become|go|pursue|aim|target|pick|choose|do)|best (option|choice|path|move)|next (step|move))\b",
     re.I,
 )
 LIST = re.compile(
@@ -183,7 +183,7 @@ def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool
     text = question.replace("’", "'").strip()
     entities = catalog.find(text)
     phrase = background_phrase(text, catalog)
-    background = catalog.background_of(phrase) if phrase else None
+    background = catalog.background_of(phrase, near=entities) if phrase else None
     leading = bool(TAG_QUESTION.search(text) or IS_IT_TRUE.search(text))
     choice = bool(re.search(r"\bor\b", premise(text), re.I))  # "Do they build models or use them?" asks which
     if leading or (

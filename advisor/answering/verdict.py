@@ -154,8 +154,8 @@ def _background_choice(
 ) -> Verdict | None:
     if plan.background is None or entity is None:
         return None
-    labels = {plan.background.label.lower()}
-    own = [u for u in units if u.section.rsplit(">", 1)[-1].strip().lower().endswith(tuple(labels))]
+    background = plan.background
+    own = [u for u in units if background.advises(u.section, u.doc_id)]
     for unit in sorted(own, key=lambda u: (u.hit_rank, u.position)):
         named = catalog.find(unit.text)
         if named:

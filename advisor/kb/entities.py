@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from advisor import vocabulary as vocab_module
@@ -251,6 +252,12 @@ class Background:
 
     label: str
     options: tuple[str, ...]  # "data scientist", "analyst"
+    doc_id: str = ""  # the document that advises this reader
+
+    def advises(self, section: str, doc_id: str = "") -> bool:
+        """Whether a passage under ``section`` (of document ``doc_id``) is this background's advice."""
+        same_doc = not self.doc_id or not doc_id or self.doc_id == doc_id
+        return same_doc and self.label.lower() in section.rsplit(">", 1)[-1].lower()
 
 
 def _options(label: str) -> tuple[str, ...]:
@@ -266,12 +273,19 @@ def _options(label: str) -> tuple[str, ...]:
 class EntityCatalog:
     """Every entity and background in the knowledge base, and how to find them in text."""
 
-    def __init__(self, entities: Mapping[str, Iterable[str]] | None = None, backgrounds: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        entities: Mapping[str, Iterable[str]] | None = None,
+        backgrounds: Iterable[str | tuple[str, str]] = (),
+        entity_docs: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.aliases: dict[str, tuple[str, ...]] = {}
         for name, aliases in dict(entities or {}).items():
             key = next((k for k in self.aliases if k.lower() == name.lower()), name)
             self.aliases[key] = tuple(dict.fromkeys([*self.aliases.get(key, ()), *aliases]))
-        self.backgrounds = [Background(b, _options(b)) for b in dict.fromkeys(backgrounds)]
+        self.entity_docs = {name: set(docs) for name, docs in dict(entity_docs or {}).items()}
+        pairs = [(b, "") if isinstance(b, str) else b for b in backgrounds]
+        self.backgrounds = [Background(label, _options(label), doc) for label, doc in dict.fromkeys(pairs)]
         names = sorted(((n, k) for k, al in self.aliases.items() for n in (k, *al)), key=lambda p: -len(p[0]))
         self._owner = {}
         parts = []
@@ -316,32 +330,37 @@ class EntityCatalog:
         named = self.find(tail)
         return named[0] if len(named) == 1 else None
 
-    def background_of(self, phrase: str) -> Background | None:
-        """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any."""
+    def background_of(self, phrase: str, near: Iterable[str] = ()) -> Background | None:
+        """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any. When
+        several documents advise a reader like that, the one that also covers the entities ``near`` wins."""
         from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms make "SWE" a software engineer
 
-        wanted = set(tokenize(phrase))
+        wanted = set(tokenize(RELATIVE.split(phrase)[0]))
         if not wanted:
             return None
-        best, best_overlap = None, 0.0
+        docs = {d for name in near for d in self.entity_docs.get(name, ())}
+        best, best_key = None, (0.0, False)
         for background in self.backgrounds:
             for option in background.options:
                 terms = set(tokenize(option))
                 overlap = len(terms & wanted) / len(terms | wanted) if terms else 0.0
-                if overlap >= MIN_BACKGROUND_OVERLAP and overlap > best_overlap:
-                    best, best_overlap = background, overlap
+                key = (overlap, background.doc_id in docs)
+                if overlap >= MIN_BACKGROUND_OVERLAP and key > best_key:
+                    best, best_key = background, key
         return best
 
     @classmethod
-    def merged(cls, learned: Iterable[Learned]) -> EntityCatalog:
+    def merged(cls, learned: Iterable[Learned], doc_ids: Iterable[str] = ()) -> EntityCatalog:
         entities: dict[str, list[str]] = {}
-        backgrounds: list[str] = []
-        for item in learned:
+        docs: dict[str, list[str]] = {}
+        backgrounds: list[tuple[str, str]] = []
+        for item, doc in zip(learned, [*doc_ids] or repeat(""), strict=False):
             for name, aliases in item.entities.items():
                 key = next((k for k in entities if k.lower() == name.lower()), name)
                 entities.setdefault(key, []).extend(aliases)
-            backgrounds.extend(item.backgrounds)
-        return cls(entities, backgrounds)
+                docs.setdefault(key, []).append(doc)
+            backgrounds.extend((b, doc) for b in item.backgrounds)
+        return cls(entities, backgrounds, docs)
 
 
 _learned_cache: dict[tuple[str, str], Learned] = {}  # (content hash, vocabulary digest) -> what was learned
@@ -355,6 +374,7 @@ def catalog_for(
     each under its section heading, and remembered for the process."""
     digest = vocab_module.active().digest
     learned = []
+    records = list(records)
     for record in records:
         saved = (getattr(record, "meta", None) or {}).get(META_KEY) or {}
         stored = Learned.from_meta(saved) if isinstance(saved, dict) else None
@@ -372,7 +392,7 @@ def catalog_for(
                     parts.append(f"## {heading}\n\n{text}" if heading else text)
             _learned_cache[key] = learn("\n\n".join(parts))
         learned.append(_learned_cache[key])
-    return EntityCatalog.merged(learned)
+    return EntityCatalog.merged(learned, [r.doc_id for r in records])
 
 
 def record_meta(text: str) -> dict[str, Any]:
