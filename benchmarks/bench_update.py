@@ -4,7 +4,8 @@ With the real embedding model (wrapped to count what it embeds):
 - re-sync the unchanged knowledge folder (``sync_folder``): should embed nothing;
 - replace one document after an edit to one paragraph of the article: only the changed chunk(s) re-embed;
 - replace one document with all-new content of the article's size: all its chunks re-embed;
-- the first question after a change: the retriever picks up the new manifest and rebuilds BM25.
+- the first question after a change: the retriever picks up the new manifest and applies its diff to the
+  lexical index (section 8 measures this at 10k and 100k chunks against the former full rebuild).
 Anchor: re-ingesting everything from scratch, as a pipeline without content hashes would on any change:
 the embedding time of all chunks at the rate measured in section 1 plus the store writes measured in
 section 5 (an estimate from two measured figures; embedding 10k chunks for real takes tens of minutes here).
@@ -114,7 +115,7 @@ def run(
             "-",
         ),
         (
-            "first question after a change (BM25 rebuild)",
+            "first question after a change (lexical index diff)",
             f"{edit['first_question_s']:.2f} s",
             f"next question: {edit['next_question_s']:.2f} s",
             "-",
@@ -141,8 +142,9 @@ def run(
 Anchor, re-ingesting everything: {estimate_text}.
 
 Unchanged documents cost a file read and a hash each; an edited document re-embeds only the chunks whose text
-changed (chunk IDs are content hashes). The first question after any change waits for the retriever to rebuild
-its BM25 index over all live chunks (it re-tokenises every chunk), which grows linearly with the store."""
+changed (chunk IDs are content hashes). The first question after a change waits for the retriever to pick up the
+new manifest and apply its diff to the lexical index: the writer has already indexed the changed chunks, so the
+reader only reads their rows (section 8)."""
     section.seconds = time.perf_counter() - started
     section.load_after = common.load()
     return section

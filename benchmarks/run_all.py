@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_answer
 import bench_api
 import bench_embed
+import bench_lexical
 import bench_memory
 import bench_quality
 import bench_query
@@ -34,6 +35,7 @@ FULL = {
     "quality": {},
     "memory": {"target_chunks": 10_000},
     "api": {"n_questions": 20, "per_client": 4},
+    "lexical": {"sizes": (10_000, 100_000)},
 }
 QUICK = {
     "embed": {"copies": 1, "rounds": 1, "shapes": [(4, 32)], "min_tokens": 128},
@@ -42,6 +44,7 @@ QUICK = {
     "quality": {"limit": 6},
     "memory": {"target_chunks": 100},
     "api": {"n_questions": 2, "per_client": 1},
+    "lexical": {"sizes": (100,), "build_once": False},
 }
 
 
@@ -53,26 +56,28 @@ def run_all(quick: bool = False, cache: Path | None = None) -> tuple[dict[str, s
     facts = common.machine()
     facts["load at start (1/5/15 min)"] = common.load()
     sections = []
-    print("1/7 embedding throughput", flush=True)
+    print("1/8 embedding throughput", flush=True)
     embed = bench_embed.run(**sizes["embed"])
     sections.append(embed)
-    print("2/7 query latency", flush=True)
+    print("2/8 query latency", flush=True)
     sections.append(bench_query.run(**sizes["query"]))
-    print("3/7 answer latency", flush=True)
+    print("3/8 answer latency", flush=True)
     sections.append(bench_answer.run(**sizes["answer"]))
-    print("4/7 retrieval quality", flush=True)
+    print("4/8 retrieval quality", flush=True)
     sections.append(bench_quality.run(**sizes["quality"]))
     work = Path(tempfile.mkdtemp(prefix="bench-kb-"))
     try:
-        print("5/7 memory", flush=True)
+        print("5/8 memory", flush=True)
         memory = bench_memory.run(work, **sizes["memory"])
         sections.append(memory)
-        print("6/7 update cost", flush=True)
+        print("6/8 update cost", flush=True)
         sections.append(bench_update.run(work, embed.data["ours_chunks_per_s"], memory.data["ingest"]["seconds"]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("7/7 API overhead and throughput", flush=True)
+    print("7/8 API overhead and throughput", flush=True)
     sections.append(bench_api.run(**sizes["api"]))
+    print("8/8 the persisted lexical index", flush=True)
+    sections.append(bench_lexical.run(**sizes["lexical"]))
     facts["load at end (1/5/15 min)"] = common.load()
     return facts, sections, time.perf_counter() - started
 

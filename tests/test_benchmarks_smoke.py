@@ -20,6 +20,7 @@ sys.path.insert(0, str(BENCH))
 import bench_answer  # noqa: E402
 import bench_api  # noqa: E402
 import bench_embed  # noqa: E402
+import bench_lexical  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_quality  # noqa: E402
 import bench_query  # noqa: E402
@@ -83,6 +84,20 @@ def test_update_steps_embed_only_what_changed(sections: dict[str, common.Section
     unchanged, edited, replaced = sections["update"].data["steps"]
     assert unchanged["embedded"] == 0 and not unchanged["changed"]
     assert 1 <= edited["embedded"] < replaced["embedded"]
+
+
+def test_the_lexical_index_benchmark_times_both_open_paths_and_the_changes(advisor: Advisor, tmp_path: Path) -> None:
+    cache, bench_query.CACHE = bench_query.CACHE, tmp_path / "cache"
+    try:
+        section = bench_lexical.run(sizes=(60,))
+    finally:
+        bench_query.CACHE = cache
+    (size,) = section.data["sizes"]
+    assert size["new"]["total_s"] > 0 and size["old"]["total_s"] > 0 and not size["answer"]["refused"]
+    assert size["agreement"]["same"] == size["agreement"]["questions"] == bench_lexical.N_QUESTIONS
+    assert [step["current"] for step in size["changes"]] == [True, True, True]
+    assert size["index_mb"] > 0 and size["build"]["chunks"] > 0
+    assert "| figure |" not in section.body and len(section.rows) == 3
 
 
 def test_memory_baseline_worker_runs_in_its_own_process() -> None:

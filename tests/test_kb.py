@@ -107,6 +107,8 @@ def test_removing_a_document_takes_it_out_of_the_manifest_chroma_and_search(sett
     assert "herons" not in kb.manifest.documents
     assert not any(cid.startswith("herons:") for cid in kb.collection.all_ids())
     assert all(hit.doc_id != "herons" for hit in retriever.search("When does the herons review happen?").hits)
+    assert not retriever.knows("heron") and retriever.knows("otter")  # its words are gone from the lexical index
+    assert all(not cid.startswith("herons:") for cid, _ in retriever.lexical.top("herons review", 50))
     assert kbm.check(kb).ok
 
 
@@ -254,6 +256,7 @@ def test_a_running_reader_sees_what_another_process_adds_and_rebuilds(settings_o
     added = run_cli(settings_on, "kb", "add", str(write(tmp_path / "more", "herons.md", doc_text("herons"))))
     assert added.returncode == 0, added.stderr
     assert retriever.search(question).hits[0].doc_id == "herons"
+    assert retriever.lexical.current and len(retriever.lexical) == len(kb.live_ids())  # the diff, applied
 
     rebuilt = run_cli(settings_on, "kb", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr

@@ -4,7 +4,9 @@ A child process adds one of two versions of a set of documents (each add replace
 or rebuilds the collection; the parent kills it at a random moment of its work, then checks the
 store from a fresh client: each document in the manifest has all its chunks and is exactly one of
 its two versions, the only disagreements are leftovers (stray chunks, a half-built collection), and
-the next write (or ``kb verify --repair``) clears them. Runs on the embedded store and on a server.
+the next write (or ``kb verify --repair``) clears them. The lexical index is checked the same way: a fresh
+reader brings it up to date by the diff and finds it whole, holding exactly the manifest's chunks with the
+terms their texts make (``kbm.check``), whatever moment the kill hit. Runs on the embedded store and on a server.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def check_consistent(settings, embedder, versions: dict[str, set[str]]) -> list[
             assert set(record.chunk_ids) <= present, f"{doc_id} is only partly present"
         report = kbm.check(kb)
         assert all(any(h in p for h in HARMLESS) for p in report.problems), report.problems
+        assert report.lexical_ok and not report.repaired  # the index followed by its diff: nothing to rebuild
+        kb.lexical.refresh()
+        assert kb.lexical.current and len(kb.lexical) == len(kb.manifest.live_chunk_ids())
         return report.problems
     finally:
         kb.client.close()

@@ -115,11 +115,11 @@ class Counting:
         return Fetching()
 
 
-def counted(settings: Settings, path: Path | None = None) -> tuple[KnowledgeBase, Counting]:
+def counted(settings: Settings, path: Path | None = None, **options: Any) -> tuple[KnowledgeBase, Counting]:
     """A knowledge base on ``settings`` (another process's, in effect) whose lexical index (the data dir's, or
     ``path``) counts the chunk texts it fetches."""
     source = Counting()
-    source.kb = open_kb(settings, LexicalIndex(path or index_path(settings), source))
+    source.kb = open_kb(settings, LexicalIndex(path or index_path(settings), source, **options))
     return source.kb, source
 
 
@@ -236,6 +236,38 @@ def test_opening_a_store_reads_no_chunk_text_and_a_question_fetches_only_its_hit
     assert source.fetched == [] and sum(map(len, fetches)) == 3
     retriever.search("Which role pays the most?", k=3)  # the same hits again come from the cache
     assert sum(map(len, fetches)) == 3
+
+
+def test_a_cold_open_maps_the_packed_postings_and_reads_only_what_changed_since(
+    settings: Settings, tmp_path: Path
+) -> None:
+    packing, _ = counted(settings, pack_after=1)  # this writer packs the postings on every write
+    ingest.add_document(packing, EMBEDDER, load_path(ARTICLE, 10**6))  # type: ignore[arg-type]
+    for animal in ("otters", "herons"):
+        add(packing, tmp_path / "docs", f"{animal}.md", notes(animal))
+    later, _ = counted(settings)  # these writes stay below the threshold: a cold open reads them row by row
+    add(later, tmp_path / "docs", "voles.md", notes("voles"))
+    ingest.remove_document(later, "herons")
+    db = sqlite3.connect(index_path(settings))
+    assert {name for (name,) in db.execute("SELECT name FROM packed")} >= {"chunk_ids", "slots", "tfs", "docs"}
+
+    reader, source = counted(settings)
+    retriever = Retriever(reader, EMBEDDER, settings)  # type: ignore[arg-type]
+    retriever.refresh()
+
+    assert source.fetched == [] and retriever.lexical.current and len(retriever.lexical) == len(reader.live_ids())
+    old = reference(reader)
+    for question in [*QUESTIONS, "What does the voles team review on day 4?", "herons habitat"]:
+        assert same_ranking(retriever.lexical.top(question, 20), old.top(question, 20)), question
+    assert kbm.check(reader).ok
+
+    tfs = db.execute("SELECT data FROM packed WHERE name = 'tfs'").fetchone()[0]
+    db.execute("UPDATE packed SET data = ? WHERE name = 'tfs'", (bytes(len(tfs)),))
+    db.commit()
+    db.close()
+    report = kbm.check(reader)
+    assert "the lexical index's packed postings disagree with its chunks" in report.problems
+    assert kbm.verify(reader, EMBEDDER, repair_problems=True).ok  # type: ignore[arg-type]
 
 
 def test_a_write_applies_only_its_own_diff_and_leaves_other_documents_rows_alone(

@@ -2,7 +2,7 @@
 
 What is kept: for every live chunk, its terms as :func:`~advisor.retrieval.lexical.tokenize` makes them from its
 section and text (term ids and counts) and its length, in one SQLite file in the data dir
-(``lexical-<collection prefix>.sqlite3``, WAL mode), with the manifest generation and collection it follows and
+(``lexical-<collection prefix>-v<schema>.sqlite3``, WAL mode), with the manifest generation and collection it follows and
 the tokenizer signature it was built with. Each process scores from :class:`~advisor.retrieval.postings.Postings`
 loaded from that file, so opening a store reads no chunk text at all.
 
@@ -30,6 +30,8 @@ relies on what the others keep (fingerprints, term ids that are never reused, th
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import logging
 import os
 import sqlite3
@@ -41,6 +43,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
 
 from advisor.errors import StoreError
 from advisor.retrieval.lexical import tokenize, tokenizer_signature
@@ -56,12 +60,14 @@ T = TypeVar("T")
 Texts = Mapping[str, tuple[str, dict[str, Any]]]  # chunk id -> (text, metadata), as ChunkCollection.fetch gives
 
 APPLICATION_ID = 0x4144564C  # "ADVL" in the file header: our lexical index, not another SQLite file
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SYNC_WAIT_S = 2.0  # how long a process waits for another's diff (one takes milliseconds; a full build, minutes)
 RETRY_AFTER_S = 5.0  # a reader that gave up on a busy file tries again this much later, not on every question
 REBUILD_WAIT_S = 120.0  # kb rebuild / verify --repair wait this long for a busy file before failing
 FETCH_BATCH = 1000  # chunk texts fetched and tokenised per step of a build: memory stays bounded
 SQL_VARS = 500  # values per "IN (...)", well under SQLite's limit on bound variables
+PACK_AFTER = 1000  # chunks added or removed since the packed postings before a writer packs them again ...
+PACK_SHARE = 0.05  # ... and this share of the index: a cold open reads changes since the pack row by row
 FORGET_WAIT_MS = 200  # after a removal, how long to wait for readers before the log is emptied (else: next time)
 SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -70,12 +76,17 @@ SCHEMA = (
     "CREATE TABLE docs (doc_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
     "CREATE TABLE chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, length INTEGER NOT NULL, terms BLOB NOT NULL)",
     "CREATE INDEX chunks_by_doc ON chunks (doc_id)",
+    # The postings of all chunks as Postings.pack() gives them, plus "docs" (JSON: [doc id, fingerprint, first
+    # slot, end slot] each): a cold open maps these instead of sorting every row's terms.
+    "CREATE TABLE packed (name TEXT PRIMARY KEY, data BLOB NOT NULL)",
 )
 
 
 def index_path(settings: Settings) -> Path:
-    """Where a knowledge base's lexical index lives: in the data dir, one file per collection prefix."""
-    return settings.data_dir / f"lexical-{settings.collection_prefix}.sqlite3"
+    """Where a knowledge base's lexical index lives: in the data dir, one file per collection prefix and schema
+    version (processes of two advisor versions sharing a data dir each keep their own, rather than rebuilding
+    each other's in turn)."""
+    return settings.data_dir / f"lexical-{settings.collection_prefix}-v{SCHEMA_VERSION}.sqlite3"
 
 
 def index_text(section: str, text: str) -> str:
@@ -136,9 +147,10 @@ class LexicalIndex:
     Thread-safe: syncs are serialised; :meth:`top` reads an immutable snapshot and never waits for one.
     """
 
-    def __init__(self, path: Path, source: ChunkSource) -> None:
+    def __init__(self, path: Path, source: ChunkSource, pack_after: int = PACK_AFTER) -> None:
         self.path = Path(path)
         self.source = source
+        self.pack_after = pack_after
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._conn_at: tuple[int, int | None] = (0, None)  # (pid, inode) the connection was opened for
@@ -269,8 +281,9 @@ class LexicalIndex:
         filed = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
         changed = {d: ids for d, ids in wanted.items() if filed.get(d) != fingerprint(ids)}
         refs: Counter[int] = Counter()
+        churn = 0
         for doc_id in [d for d in filed if d not in wanted]:
-            self._delete(conn, "DELETE FROM chunks WHERE doc_id = ? RETURNING terms", [doc_id], refs)
+            churn += self._delete(conn, "DELETE FROM chunks WHERE doc_id = ? RETURNING terms", [doc_id], refs)
             conn.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
         held: dict[str, set[str]] = {}
         for doc_id, ids in changed.items():
@@ -278,7 +291,8 @@ class LexicalIndex:
             rows = [c for (c,) in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
             for chunk_id in rows:
                 if chunk_id not in keep:
-                    self._delete(conn, "DELETE FROM chunks WHERE chunk_id = ? RETURNING terms", [chunk_id], refs)
+                    sql = "DELETE FROM chunks WHERE chunk_id = ? RETURNING terms"
+                    churn += self._delete(conn, sql, [chunk_id], refs)
             held[doc_id] = keep.intersection(rows)
         owner = {c: d for d, ids in changed.items() for c in ids if c not in held[d]}
         added = self._insert(conn, list(owner), owner, refs, texts)
@@ -287,8 +301,39 @@ class LexicalIndex:
             conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (doc_id, fingerprint(stored)))
         conn.executemany("UPDATE terms SET refs = refs + ? WHERE id = ?", [(n, t) for t, n in refs.items() if n])
         forgotten = conn.execute("DELETE FROM terms WHERE refs <= 0").rowcount > 0
-        self._set_meta(conn, collection=manifest.collection, generation=str(manifest.generation))
+        churn += len(added) + int(self._meta(conn).get("churn", "0"))
+        if churn >= self.pack_after and churn >= PACK_SHARE * conn.execute("SELECT count(*) FROM chunks").fetchone()[0]:
+            self._pack(conn)
+            churn = 0
+        self._set_meta(conn, collection=manifest.collection, generation=str(manifest.generation), churn=str(churn))
         return forgotten
+
+    @staticmethod
+    def _pack(conn: sqlite3.Connection) -> None:
+        """Store the postings of every chunk in the file, packed (inside a write transaction)."""
+        select = "SELECT chunk_id, doc_id, length, terms FROM chunks ORDER BY doc_id, rowid"
+        rows = conn.execute(select).fetchall()
+        fingerprints = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
+        docs, slot = [], 0
+        for doc_id, group in itertools.groupby(rows, key=lambda row: row[1]):
+            count = sum(1 for _ in group)
+            docs.append([doc_id, fingerprints.get(doc_id, ""), slot, slot + count])
+            slot += count
+        packed = Postings.load([Row(c, n, terms) for c, _, n, terms in rows]).pack()
+        packed["docs"] = json.dumps(docs).encode("utf-8")
+        conn.execute("DELETE FROM packed")
+        conn.executemany("INSERT INTO packed VALUES (?, ?)", list(packed.items()))
+
+    @staticmethod
+    def _unpack(conn: sqlite3.Connection) -> tuple[Postings, dict[str, tuple[str, list[str]]]]:
+        """The packed postings and, per document, (fingerprint, chunk ids) as :meth:`_follow` keeps them."""
+        packed = dict(conn.execute("SELECT name, data FROM packed").fetchall())
+        if not packed:
+            return Postings.empty(), {}
+        postings = Postings.unpack(packed)
+        ids = postings.chunk_ids
+        docs = json.loads(packed["docs"])
+        return postings, {doc_id: (fp, ids[start:end]) for doc_id, fp, start, end in docs}
 
     @staticmethod
     def _forget(conn: sqlite3.Connection) -> None:
@@ -327,9 +372,12 @@ class LexicalIndex:
         return stored
 
     @staticmethod
-    def _delete(conn: sqlite3.Connection, sql: str, params: Sequence[str], refs: Counter[int]) -> None:
-        for (terms,) in conn.execute(sql, params).fetchall():
+    def _delete(conn: sqlite3.Connection, sql: str, params: Sequence[str], refs: Counter[int]) -> int:
+        """Run a ``DELETE ... RETURNING terms``, taking the deleted chunks' terms off ``refs``; how many went."""
+        gone = conn.execute(sql, params).fetchall()
+        for (terms,) in gone:
             refs.subtract(decode(terms).keys())
+        return len(gone)
 
     @staticmethod
     def _term_ids(conn: sqlite3.Connection, terms: set[str]) -> dict[str, int]:
@@ -351,9 +399,11 @@ class LexicalIndex:
         conn.execute("BEGIN")
         try:
             meta = self._meta(conn)
-            same = meta.get("epoch") == self._epoch  # else a new or rebuilt file: start over
+            same = meta.get("epoch") == self._epoch  # else a new or rebuilt file: start from its packed postings
             postings, terms = self._view if same else (Postings.empty(), {})
             max_term, had = (self._max_term, self._loaded) if same else (0, {})
+            if not same:
+                postings, had = self._unpack(conn)
             new_terms = conn.execute("SELECT id, term FROM terms WHERE id > ?", (max_term,)).fetchall()
             changed = {d for d in wanted if had.get(d, ("",))[0] != fingerprint(wanted[d])}
             rows = self._rows(conn, [c for d in changed for c in wanted[d]])
@@ -444,10 +494,10 @@ class LexicalIndex:
         terms = dict(conn.execute("SELECT id, term FROM terms").fetchall())
         refs = {t: n for t, n in conn.execute("SELECT id, refs FROM terms") if n}
         counted: Counter[int] = Counter()
-        held: set[str] = set()
+        held: dict[str, tuple[int, int, float]] = {}  # chunk id -> (length, distinct terms, checksum of its terms)
         for chunk_id, length, blob in conn.execute("SELECT chunk_id, length, terms FROM chunks"):
-            held.add(chunk_id)
             counts = decode(blob)
+            held[chunk_id] = (length, len(counts), float(sum(t * 65_537 + n for t, n in counts.items())))
             counted.update(counts.keys())
             if chunk_id in stored:
                 text, meta = stored[chunk_id]
@@ -456,12 +506,34 @@ class LexicalIndex:
                 if got != dict(expected) or length != sum(expected.values()):
                     result.mismatched.append(chunk_id)
         live = manifest.live_chunk_ids()
-        result.missing = sorted((live & set(stored)) - held)  # chunks Chroma lost are verify's own finding
-        result.stray = sorted(held - live)
+        result.missing = sorted((live & set(stored)) - set(held))  # chunks Chroma lost are verify's own finding
+        result.stray = sorted(set(held) - live)
         result.mismatched.sort()
         if dict(counted) != refs:
             result.problems.append("the lexical index's term counts disagree with its chunks")
+        if self._packed_disagrees(conn, held):
+            result.problems.append("the lexical index's packed postings disagree with its chunks")
         return result
+
+    def _packed_disagrees(self, conn: sqlite3.Connection, held: dict[str, tuple[int, int, float]]) -> bool:
+        """Whether the packed postings of documents that haven't changed since differ from their chunks' rows."""
+        postings, docs = self._unpack(conn)
+        if not postings.segments:
+            return False
+        slots, terms, tfs = postings.segments[0].entries()
+        n = len(postings.chunk_ids)
+        distinct = np.bincount(slots, minlength=n)
+        checksum = np.bincount(slots, weights=terms.astype(np.float64) * 65_537 + tfs, minlength=n)
+        filed = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
+        for doc_id, (fp, ids) in docs.items():
+            if not fp or filed.get(doc_id) != fp:
+                continue  # changed since the pack: read from its rows, not from the pack
+            for chunk_id in ids:
+                slot = postings.slot_of[chunk_id]
+                packed = (int(postings.lengths[slot]), int(distinct[slot]), float(checksum[slot]))
+                if held.get(chunk_id) != packed:
+                    return True
+        return False
 
     # -- the file ----------------------------------------------------------------------------------------------
     def _files(self) -> list[Path]:
@@ -567,7 +639,7 @@ class LexicalIndex:
 
     def _clear(self, conn: sqlite3.Connection, signature: str) -> None:
         """Empty the file for a rebuild (inside a write transaction); a new epoch makes every process reload."""
-        for table in ("chunks", "docs", "terms", "meta"):
+        for table in ("chunks", "docs", "terms", "meta", "packed"):
             conn.execute(f"DELETE FROM {table}")
         self._set_meta(conn, epoch=uuid.uuid4().hex, tokenizer=signature)
 

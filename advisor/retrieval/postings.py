@@ -4,6 +4,8 @@ A :class:`Postings` is an immutable snapshot. Chunks are *slots* (chunk id, leng
 are in *segments*, each a compressed-sparse-row table: for every term id, the slots that hold it and how often.
 The first load makes one big segment; each applied diff adds a small one and marks the slots it removes as
 dead. :meth:`Postings.apply` returns a new snapshot, so a query running meanwhile sees the old one whole.
+:meth:`Postings.pack` turns a snapshot into a few byte strings that :meth:`Postings.unpack` maps back without
+sorting anything, so a stored copy loads in a fraction of the time a build from rows takes.
 
 Scores are Okapi BM25 with the constants of :class:`advisor.retrieval.lexical.BM25Index` over the live slots
 only (N, the average length and each term's document frequency count live chunks): the same figures that
@@ -116,6 +118,35 @@ class Postings:
     @classmethod
     def load(cls, rows: Sequence[Row]) -> Postings:
         return cls.empty().apply((), rows)
+
+    def pack(self) -> dict[str, bytes]:
+        """This snapshot's live chunks as byte strings (slots in their order), for :meth:`unpack`."""
+        whole = self
+        if np.count_nonzero(~self.live) or len(self.segments) > 1:
+            whole = self._compacted(self.chunk_ids, self.lengths, self.live, self.segments)
+        seg = (
+            whole.segments[0] if whole.segments else Segment.from_entries(*(np.zeros(0, t) for t in ("i4", "u4", "f4")))
+        )
+        return {
+            "chunk_ids": "\n".join(whole.chunk_ids).encode("utf-8"),
+            "lengths": whole.lengths.astype("<f4").tobytes(),
+            "terms": seg.terms.astype("<u4").tobytes(),
+            "indptr": seg.indptr.astype("<i8").tobytes(),
+            "slots": seg.slots.astype("<i4").tobytes(),
+            "tfs": seg.tfs.astype("<u2").tobytes(),
+        }
+
+    @classmethod
+    def unpack(cls, packed: dict[str, bytes]) -> Postings:
+        """A snapshot from :meth:`pack`'s byte strings (the arrays are views of them, not copies)."""
+        ids = packed["chunk_ids"].decode("utf-8").split("\n") if packed["chunk_ids"] else []
+        seg = Segment(
+            np.frombuffer(packed["terms"], "<u4"),
+            np.frombuffer(packed["indptr"], "<i8"),
+            np.frombuffer(packed["slots"], "<i4"),
+            np.frombuffer(packed["tfs"], "<u2").astype(np.float32),
+        )
+        return cls(ids, np.frombuffer(packed["lengths"], "<f4"), np.ones(len(ids), bool), [seg] if len(seg) else [])
 
     def apply(self, removed: Iterable[str], added: Sequence[Row]) -> Postings:
         """A new snapshot without the chunks ``removed`` and with ``added`` (a chunk added again replaces itself)."""
