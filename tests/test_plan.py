@@ -140,23 +140,12 @@ def test_a_weak_background_hint_counts_only_when_the_knowledge_base_advises_it()
     assert background_phrase("As a data analyst, what next?") == "data analyst"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BACKGROUND_HINT reads 'for the business' as the asker's background: background_of('business') "
-    "matches 'business analyst' at the 0.5 overlap threshold, so a trap about data engineers is planned "
-    "(and scoped) as advice for business analysts",
-)
 def test_work_done_for_the_business_is_not_the_askers_background() -> None:
     question = "Data engineers mainly build dashboards for the business, don't they?"
     plan = make_plan(question, CATALOGS["data"], NOTHING_UNCOVERED)
     assert plan.background is None and plan.background_phrase == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="make_plan's own example: 'Should I, as a data analyst, go for ML?' should be a recommendation, "
-    "but RECOMMEND needs 'should I go' without the clause between, so it is planned as yes_no",
-)
 def test_should_i_with_a_background_clause_asks_for_a_path() -> None:
     plan = make_plan("Should I, as a data analyst, go for ML?", CATALOGS["article"], NOTHING_UNCOVERED)
     assert plan.kind == "recommendation"

@@ -58,7 +58,8 @@ COMPARE = re.compile(
 )
 RECOMMEND = re.compile(
     r"\b(which|what) (\w+ ){0,2}(role|path|job|title|career|one|track|direction)s?\b|\b(fits?|suits?|suited|recommend\w*|"
-    r"for me|should i (become|go|pursue|aim|target|pick|choose|do)|best (option|choice|path|move)|next (step|move))\b",
+    r"for me|should i (become|go|pursue|aim|target|pick|choose|do)|best (option|choice|path|move)|next (step|move)|"
+    r"go (for|into))\b",
     re.I,
 )
 LIST = re.compile(
@@ -75,7 +76,7 @@ BACKGROUND = re.compile(
 # Weaker shapes, kept only when the phrase is a background the knowledge base advises: "fits a software
 # engineer", "for an ML grad", "should an analyst pick up", "a data scientist needs to learn".
 BACKGROUND_HINT = re.compile(
-    r"\b(?:for|fits?|suits?|if i'?m|if i am)\s+(?:an?|the)\s+(?P<who>[\w /-]{2,40}?)(?=[,.?!;]|\s+(?:and|but|who|with|to|in|is|are|,)\b|$)"
+    r"\b(?:for|fits?|suits?|if i'?m|if i am)\s+(?:an?)\s+(?P<who>[\w /-]{2,40}?)(?=[,.?!;]|\s+(?:and|but|who|with|to|in|is|are|,)\b|$)"
     r"|\ban?\s+(?P<mover>[\w /-]{2,30}?)\s+(?:needs?|should|must|has to|have to|wants? to|learn\w*|pick up|move|moving|"
     r"switch\w*|transition\w*|make the jump|pivot\w*|become|becoming|can really)\b",
     re.I,

@@ -63,7 +63,7 @@ COMPARATIVE = re.compile(
 MONTHS = {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0}
 DURATION = re.compile(
     r"\b(?P<n>\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|twenty)\s+"
-    r"(?P<unit>day|week|month|year)s?\b",
+    r"(?P<unit>day|week|month|year)s?\b(?!\s+(?:in|out of)\s+(?:a|an|one|two|three|four|five|six|\d+)\b)",
     re.I,
 )
 WORD_VALUES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
@@ -140,11 +140,18 @@ def claimed_entity(question: str, plan: Plan, catalog: EntityCatalog) -> str | N
 
 
 def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    terms = _premise_terms(q, catalog)
+    words = set(tokenize(q))
+    named = set(catalog.find(q))
     for unit in units:
         match = re.match(r"^(yes|no)\b", unit.text, re.I)
         heading = unit.section.rsplit(">", 1)[-1]
-        if match and heading.strip().endswith("?") and len(terms & set(tokenize(heading))) >= MIN_HEADING_OVERLAP:
+        same_subject = set(catalog.find(heading)) <= named  # the FAQ asks about what the premise is about
+        if (
+            match
+            and heading.strip().endswith("?")
+            and same_subject
+            and len(words & set(tokenize(heading))) >= MIN_HEADING_OVERLAP
+        ):
             return Verdict(match[1].lower(), unit, unit.text, "source_says")
     return None
 
@@ -491,7 +498,7 @@ def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
             if entity is not None and subject:
                 agree = subject == entity and polarity(said[1]) == direction
                 return Verdict("yes" if agree else "no", unit, clause, "comparative")
-            if entity is None and terms & set(tokenize(clause)):
+            if entity is None and not catalog.find(clause) and terms & set(tokenize(clause)):
                 agree = polarity(said[1]) == direction
                 return Verdict("yes" if agree else "no", unit, clause, "comparative")
     return None

@@ -122,6 +122,15 @@ class ChunkCollection:
                 out[cid] = (text, dict(meta or {}))
         return out
 
+    def titles(self, ids: list[str]) -> dict[str, str]:
+        """The document title stored with each of the given chunks (the ones that exist)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), BATCH):
+            got = self.chroma.get(ids=ids[start : start + BATCH], include=["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                out[cid] = str((meta or {}).get("title", ""))
+        return out
+
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
         for start in range(0, len(ids), BATCH):

@@ -335,15 +335,16 @@ class EntityCatalog:
         several documents advise a reader like that, the one that also covers the entities ``near`` wins."""
         from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms make "SWE" a software engineer
 
-        wanted = set(tokenize(RELATIVE.split(phrase)[0]))
-        if not wanted:
+        # "data analyst who loves SQL" is a data analyst; "someone with no data experience" is all of it.
+        readings = [set(tokenize(phrase)), set(tokenize(RELATIVE.split(phrase)[0]))]
+        if not any(readings):
             return None
         docs = {d for name in near for d in self.entity_docs.get(name, ())}
         best, best_key = None, (0.0, False)
         for background in self.backgrounds:
             for option in background.options:
                 terms = set(tokenize(option))
-                overlap = len(terms & wanted) / len(terms | wanted) if terms else 0.0
+                overlap = max((len(terms & w) / len(terms | w) if terms and w else 0.0) for w in readings)
                 key = (overlap, background.doc_id in docs)
                 if overlap >= MIN_BACKGROUND_OVERLAP and key > best_key:
                     best, best_key = background, key
@@ -392,7 +393,7 @@ def catalog_for(
                     parts.append(f"## {heading}\n\n{text}" if heading else text)
             _learned_cache[key] = learn("\n\n".join(parts))
         learned.append(_learned_cache[key])
-    return EntityCatalog.merged(learned, [r.doc_id for r in records])
+    return EntityCatalog.merged(learned, [str(getattr(r, "doc_id", "")) for r in records])
 
 
 def record_meta(text: str) -> dict[str, Any]:
