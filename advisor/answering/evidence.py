@@ -44,6 +44,7 @@ ANAPHOR = re.compile(
 CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
 MAX_UNITS = 8  # units the selector hands on: the composer picks the opening and at most 3 quotes from them
 MIN_RATIO = 0.75  # a unit scoring under this share of the best one is off the point
+OFF_FOCUS = 0.05  # score taken from a sentence that is about another entity than the question's
 MAX_OWN_SECTION = 4  # sentences of the asker's own background section always handed on
 
 
@@ -156,8 +157,10 @@ class EvidenceSelector:
             for rank, hit in enumerate(hits)
             for pos, (text, row) in enumerate(unit_parts(hit.text))
         ]
+        focused: set[tuple[int, int]] = set()
         if focus is not None:
             units = [(focus(u) if u.row is not None else None) or u for u in units]
+            focused = {(u.hit_rank, u.position) for u in units if focus(u) is not None and u.row is None}
         if not units:
             return []
         # The section title carries meaning a bare sentence lacks (which role, which background).
@@ -174,6 +177,8 @@ class EvidenceSelector:
             unit.score = 0.65 * float(sim) + 0.35 * overlap + 0.04 / (unit.hit_rank + 1)
             if unit.hit_rank in mine:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1
+            if focus is not None and (unit.hit_rank, unit.position) not in focused and unit.row is None:
+                unit.score -= OFF_FOCUS  # prose about another entity answers a question about this one less well
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0].score
         chosen = [u for u in ranked[:max_units] if u.score >= min_ratio * best]
