@@ -3,7 +3,7 @@
 - ``INVISIBLE`` / :func:`strip_invisible`: characters people can't see but models read (zero-width,
   bidi controls, BOM, soft hyphen, the Unicode "tag" block used to hide instructions).
 - ``CITATION``: a citation marker such as ``[3]``; group 1 is the number.
-- :func:`indefinite`: "a" or "an" before a name ("an ML engineer", "a data analyst", "an SRE").
+- :func:`indefinite`: "a" or "an" before a name ("an SRE", "a data analyst", "an MBA").
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ A stream and its stored answer are the same text, byte for byte: :meth:`Answerer
 the concatenation of the pieces it yielded, in every mode, refusals and interrupted streams included.
 Each step (rewrite, embed, retrieve, select, model) is timed on the stream's :class:`~advisor.answer_log.Trace`,
 which the answer carries (``Answer.trace``) for the answer log.
+
+Long: the one place the steps meet (rewrite, retrieve, plan, per-entity and guidance retrieval, select,
+compose); each step lives in its own module, this one only orders them and records what they did.
 """
 
 from __future__ import annotations

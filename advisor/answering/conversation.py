@@ -23,7 +23,7 @@ FOLLOW_UP_START = re.compile(
     r"^\s*(and|also|so|but|what about|how about|same for|and what about|what of|ok,?|okay,?)\b", re.I
 )
 WHAT_ABOUT = re.compile(r"^\s*(?:and |so |but |ok,? |okay,? )?(?:what|how) about\s+(.+?)\s*[?.!]*\s*$", re.I)
-# "And ML engineers?", "And for data scientists?", "Same for analysts?": a bare subject after a connective.
+# "And SREs?", "And for platform engineers?", "Same for analysts?": a bare subject after a connective.
 BARE_SUBJECT = re.compile(
     r"^\s*(?:and|also|same|so|but|ok,?|okay,?)(?:\s+(?:for|with|of|the same for))?\s+(?P<subject>[^?.!]{2,60}?)\s*[?.!]*\s*$",
     re.I,
@@ -93,7 +93,7 @@ def _swap_entities(text: str, old: list[str], new: str, catalog: EntityCatalog) 
 
 
 def singular(name: str) -> str:
-    """How a name reads in running text: "AI Engineer" -> "AI engineer" (acronyms and inner capitals kept)."""
+    """How a name reads in running text: "Platform Engineer" -> "platform engineer" (acronyms and inner capitals kept)."""
     return " ".join(w.lower() if w[:1].isupper() and w[1:].islower() else w for w in name.split())
 
 

@@ -32,7 +32,7 @@ LINKISH = re.compile(r"https?://|www\.|@[\w-]+\.[a-z]{2,}|!\[", re.I)
 MIN_WORDS = 5
 # A unit that leans on the one before it is quoted with it: it opens with a pronoun or demonstrative
 # ("They rarely ..."), uses one as its object ("can match this at top labs"), or ends on an elided verb
-# ("Data Scientists rarely do."). English grammar, no domain words.
+# ("Most of them rarely do."). English grammar, no domain words.
 ANAPHOR = re.compile(
     r"^(this|that|these|those|it|its|they|their|them|he|she|the latter|the former|together|such|both)\b"
     r"|\b(this|that|these|those)\s*(?=$|[.,;:]|\s(at|in|on|for|too|as well|either)\b)"

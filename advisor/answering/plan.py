@@ -74,7 +74,7 @@ BACKGROUND = re.compile(
     re.I,
 )
 # Weaker shapes, kept only when the phrase is a background the knowledge base advises: "fits a software
-# engineer", "for an ML grad", "should an analyst pick up", "a data scientist needs to learn".
+# engineer", "for a nurse", "should an analyst pick up", "a nurse needs to learn".
 BACKGROUND_HINT = re.compile(
     r"\b(?:for|fits?|suits?|if i'?m|if i am)\s+(?:an?)\s+(?P<who>[\w /-]{2,40}?)(?=[,.?!;]|\s+(?:and|but|who|with|to|in|is|are|,)\b|$)"
     r"|\ban?\s+(?P<mover>[\w /-]{2,30}?)\s+(?:needs?|should|must|has to|have to|wants? to|learn\w*|pick up|move|moving|"

@@ -8,14 +8,17 @@ A list of named checks, tried in order; the first that reaches a verdict wins, a
 - ``figure_claim``: a money figure, duration or percentage in the premise against the entity's own figures
   (a range, "within 20%").
 - ``table_cell``: a table row on the premise's topic, where another entity's cell matches the premise
-  better than the named entity's own cell ("Data scientists mostly ship production systems").
+  better than the named entity's own cell ("X mostly ships Y" when the table gives Y to another entity).
 - ``negated``: a passage about the entity, on the premise's words, that negates what the premise affirms.
 - ``comparative``: a superlative or comparative in the premise against the passage that ranks the entities
-  ("ML engineers have the highest ceiling" vs "AI Engineer has ... the highest ceiling"), or that ranks the
+  ("X has the highest ceiling" vs "Y has ... the highest ceiling"), or that ranks the
   premise's subject the other way ("most common" vs "rarest").
 - ``supported``: a passage about the entity, without a negation, that holds most of the premise's words.
 
-No check fires: the knowledge base doesn't say, and the answer says so. The checks read English grammar
+No check fires: the knowledge base doesn't say, and the answer says so.
+
+Long: the checks are one ordered list, and their order is part of the logic (a figure outranks a
+negation, a ranking outranks a bare overlap); split across modules, that order could not be read in one place. The checks read English grammar
 (negations, comparatives, units of time); every entity comes from the knowledge base.
 """
 
@@ -35,7 +38,7 @@ from advisor.retrieval.lexical import tokenize
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
 NEGATION_WORDS = "not no never none rarely seldom hardly nor cannot without"
 HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually"})
-CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "bet on skill, not on the title": rejects only the title
+CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "X, not Y": rejects only Y
 STOP = frozenset(
     {"the", "and", "not", "but", "for", "you", "your", "are", "that", "this", "with", "what", "all", "can"}
 )
@@ -102,7 +105,7 @@ def _words(text: str) -> set[str]:
 
 
 def _contrasted(clause: str, q: str) -> bool:
-    """The clause rejects something the premise says: "read the job description, not the title"."""
+    """The clause rejects something the premise says: "trust the data, not the hunch"."""
     return any(_words(m.group(0)) & _words(q) for m in CONTRAST.finditer(clause))
 
 

@@ -12,6 +12,9 @@ from the document itself.
 any case, "-" or " " between words, aliases) and gives their plural for rewriting questions. It is built
 from what ingest stored in each document's manifest record, so opening a store reads no chunk.
 It deliberately knows no entity by name: everything comes from the documents and the vocabulary file.
+
+Long: learning (tables, headings, aliases, backgrounds) and finding (the catalog) share the name
+patterns and the English morphology; apart, the two would drift on what counts as the same name.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def _split_acronym(cell: str) -> tuple[str, list[str]]:
     return cell, []
 
 
-# How the field of an agent noun is named in English: engineer -> engineering, scientist -> science,
+# How the field of an agent noun is named in English: engineer -> engineering, -ntist -> -nce,
 # analyst -> analysis, manager -> management, developer -> development. Morphology, not vocabulary.
 NOMINAL = ((r"eer$", "eering"), (r"ntist$", "nce"), (r"yst$", "ysis"), (r"ager$", "agement"), (r"oper$", "opment"))
 
@@ -89,7 +92,7 @@ def _plural_word(word: str) -> str:
 
 
 def plural(name: str) -> str:
-    """ "AI Engineer" -> "AI engineers", "Data Scientist" -> "data scientists", "SRE" -> "SREs"."""
+    """ "Platform Engineer" -> "platform engineers", "Data Analyst" -> "data analysts", "SRE" -> "SREs"."""
     words = [w.lower() if w[:1].isupper() and w[1:].islower() else w for w in name.split()]
     if not words:
         return name
@@ -248,10 +251,10 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
 
 @dataclass(frozen=True)
 class Background:
-    """A reader the knowledge base advises ("data scientist or analyst"), with its alternatives apart."""
+    """A reader the knowledge base advises ("business analyst or accountant"), with its alternatives apart."""
 
     label: str
-    options: tuple[str, ...]  # "data scientist", "analyst"
+    options: tuple[str, ...]  # "business analyst", "accountant"
     doc_id: str = ""  # the document that advises this reader
 
     def advises(self, section: str, doc_id: str = "") -> bool:
@@ -261,8 +264,8 @@ class Background:
 
 
 def _options(label: str) -> tuple[str, ...]:
-    """ "data scientist or analyst" -> ("data scientist", "analyst"); "ML or research-track grad" -> ("ML grad",
-    "research-track grad"): a lone modifier shares the last option's head noun."""
+    """ "nurse or paramedic" -> ("nurse", "paramedic"); "RN or licensed nurse" -> ("RN nurse",
+    "licensed nurse"): a lone acronym shares the last option's head noun."""
     parts = [p.strip() for p in re.split(r"\s*(?:,|\bor\b|/|\band\b)\s*", label) if len(p.strip()) > 1]
     if len(parts) >= 2 and len(parts[-1].split()) >= 2:
         head = parts[-1].split()[-1]
@@ -323,7 +326,7 @@ class EntityCatalog:
 
     def section_entity(self, section: str) -> str | None:
         """The one entity a section's heading is about ("What an X does"), or None: no entity, several, or a
-        heading that addresses a background ("You're a data scientist or analyst" advises a reader)."""
+        heading that addresses a background ("You're a platform engineer" advises a reader)."""
         tail = section.rsplit(">", 1)[-1].strip().lower()
         if any(b.label.lower() in tail for b in self.backgrounds):
             return None
@@ -333,7 +336,7 @@ class EntityCatalog:
     def background_of(self, phrase: str, near: Iterable[str] = ()) -> Background | None:
         """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any. When
         several documents advise a reader like that, the one that also covers the entities ``near`` wins."""
-        from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms make "SWE" a software engineer
+        from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms fold abbreviations
 
         # "data analyst who loves SQL" is a data analyst; "someone with no data experience" is all of it.
         readings = [set(tokenize(phrase)), set(tokenize(RELATIVE.split(phrase)[0]))]
