@@ -99,9 +99,9 @@ def main() -> None:
                 page.get_by_test_id("stChatMessage").nth(before + 1).get_by_test_id("stExpander").wait_for(timeout=long)
 
             if wanted & {"chat", "chat-list"}:
+                ask("ML engineers have the highest pay ceiling of the three, right?")
                 ask("I'm a software engineer — which role should I go for?")
                 ask("What about data scientists?")
-                page.get_by_test_id("stChatMessage").last.get_by_test_id("stExpander").click()
                 if "chat" in wanted:
                     shoot(page, "chat")
             if "chat-list" in wanted:
