@@ -85,7 +85,9 @@ def test_the_openai_sdk_gets_a_cited_answer_with_its_sources_and_usage(api: str)
     extra = completion.model_extra or {}
     assert extra["sources"] and "[1]" in message.content
     assert {"id", "title", "section", "snippet", "score"} <= set(extra["sources"][0])
-    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens > 0
+    # Usage in OpenAI's shape. The embedded default answers grounded, composed from the evidence without the
+    # chat model, so no token is counted (test_answers checks the count where a model writes).
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens == 0
     models = client(api).models.list()
     assert [m.id for m in models.data] == ["advisor"]
 

@@ -41,7 +41,9 @@ def test_ask_json_prints_one_object_with_answer_sources_refused_and_usage(shared
     assert "$200K–$380K" in data["answer"]
     assert data["refused"] is False
     assert {"id", "title", "section", "snippet", "score"} <= set(data["sources"][0])
-    assert data["usage"]["prompt_tokens"] > 0  # the model was asked for the summary line, and it was counted
+    usage = data["usage"]
+    # Grounded (the embedded default): composed from the evidence, the chat model is never asked.
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] == 0
 
 
 def test_ask_streams_the_answer_then_lists_sources(shared: Path) -> None:

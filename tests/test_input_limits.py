@@ -27,10 +27,15 @@ def with_settings(advisor: Advisor, **overrides: object) -> Answerer:
     return Answerer(settings, advisor.retriever, EvidenceSelector(advisor.embedder), advisor.chat)
 
 
-def is_clear(answer: Answer) -> bool:
+def standard_decline(advisor: Advisor) -> str:
+    """The decline this advisor gives: the fixed text, naming what its knowledge base covers."""
+    return prompts.REFUSAL.substitute(scope=advisor.answerer.scope())
+
+
+def is_clear(answer: Answer, advisor: Advisor) -> bool:
     """A normal answer (cited) or the standard decline."""
     if answer.refused:
-        return answer.text in (prompts.REFUSAL, prompts.EMPTY_KB)
+        return answer.reason == "out_of_scope" and answer.text == standard_decline(advisor)
     return bool(re.search(r"\[\d+\]", answer.text)) and bool(answer.sources)
 
 
@@ -68,7 +73,7 @@ def test_control_characters_are_removed_and_the_question_is_answered(advisor: Ad
     answer = advisor.ask("What do\x00 ML\x1b[31m engineers \x07earn\u202e at top labs?")
     assert not any(unicodedata.category(c)[0] == "C" for c in answer.question)
     assert answer.question.startswith("What do ML[31m engineers earn at top labs")
-    assert is_clear(answer) and not answer.refused
+    assert is_clear(answer, advisor) and not answer.refused
 
 
 @pytest.mark.parametrize(
@@ -85,12 +90,12 @@ def test_control_characters_are_removed_and_the_question_is_answered(advisor: Ad
 )
 def test_questions_in_other_scripts_get_an_answer_or_the_standard_decline(advisor: Advisor, question: str) -> None:
     answer = advisor.ask(question)
-    assert is_clear(answer), answer.text
+    assert is_clear(answer, advisor), answer.text
 
 
 def test_a_question_in_spanish_gets_a_normal_answer_or_the_standard_decline(advisor: Advisor) -> None:
     answer = advisor.ask("¿Cuánto gana un ingeniero de machine learning en los grandes laboratorios de IA?")
-    assert is_clear(answer), answer.text
+    assert is_clear(answer, advisor), answer.text
 
 
 def test_a_huge_history_is_trimmed_and_does_not_break_a_follow_up(advisor: Advisor) -> None:
@@ -99,7 +104,7 @@ def test_a_huge_history_is_trimmed_and_does_not_break_a_follow_up(advisor: Advis
         history.append({"role": "user", "content": f"Question {n} about data scientists " + "y" * 20_000})
         history.append({"role": "assistant", "content": "z" * 20_000})
     answer = advisor.ask("And what about the weather on Mars?", history)
-    assert answer.refused and answer.text == prompts.REFUSAL
+    assert answer.refused and answer.reason == "out_of_scope" and answer.text == standard_decline(advisor)
 
 
 def test_a_question_too_long_for_the_local_models_context_is_a_clear_message_not_a_crash(advisor: Advisor) -> None:
@@ -111,7 +116,7 @@ def test_a_question_too_long_for_the_local_models_context_is_a_clear_message_not
     except ContextTooLongError as err:
         assert "shorten the question" in str(err)
     else:
-        assert is_clear(answer)
+        assert is_clear(answer, advisor)
 
 
 def test_the_question_limit_is_a_setting(advisor: Advisor) -> None:

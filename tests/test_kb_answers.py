@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor import prompts
 from advisor.core import Advisor
 from tests.servers import chroma_server, store_settings, store_url  # noqa: F401  (fixtures)
 
@@ -81,4 +82,9 @@ def test_a_removed_document_is_never_cited_or_quoted_again(tmp_path: Path, store
         after = adv.ask(QUESTION)
         assert all(s.doc_id != "quokka-guild" for s in after.sources)
         assert not mentions(after, "garnet") and not mentions(after, "zircon")
+        # The question's "Quokka Guild" is now something the knowledge base doesn't cover, and the answer says
+        # so; nothing else in it (quotes, sources) names it.
+        uncovered = prompts.UNCOVERED.substitute(specifics="Quokka Guild")
+        assert after.refused or after.text.startswith(uncovered)
+        after.text = after.text.replace(uncovered, "")
         assert not mentions(after, "quokka guild")

@@ -171,15 +171,33 @@ def test_the_stored_answer_does_not_depend_on_how_the_model_chunks_its_output(
     assert whole.text == f"{MODELS} {TABLE} {PAY}"
 
 
-def test_the_grounded_stream_adds_up_to_exactly_the_stored_answer(
-    parts: tuple[Settings, Retriever, EvidenceSelector],
+@pytest.mark.parametrize(
+    ("question", "kind", "opens"),
+    [
+        (QUESTION, "fact", "Mid-level analytics engineers earn $140K–$190K in base pay. [1]\n\n> "),
+        ("Analytics engineers earn $140K–$190K in base pay, right?", "yes_no", "Yes: Mid-level analytics engineers"),
+        ("Analytics engineers mostly write poetry, don't they?", "yes_no", f"{prompts.NO_VERDICT}\n\n> "),
+        (
+            "What do analytics engineers earn in London, in pounds?",
+            "fact",
+            "The knowledge base says nothing about London",
+        ),
+        ("List the steps of an analytics engineer's week", "list", "> "),  # a list is its quotes
+        ("I have two offers as an analytics engineer; which should I take?", "decision", "Mid-level analytics"),
+        ("I'm a data analyst, which role fits me?", "recommendation", "Analytics engineers model warehouse data"),
+    ],
+)
+def test_the_grounded_stream_adds_up_to_exactly_the_stored_answer_for_each_kind(
+    parts: tuple[Settings, Retriever, EvidenceSelector], question: str, kind: str, opens: str
 ) -> None:
-    deltas, answer = run(parts, ScriptedChat([LEAD]), mode="grounded")
+    chat = ScriptedChat([LEAD])
+    deltas, answer = run(parts, chat, mode="grounded", question=question)
+    assert not answer.refused and answer.mode == "grounded" and answer.trace.plan["kind"] == kind
     assert "".join(deltas) == answer.text
-    assert answer.text.startswith("> ") and answer.text.endswith(f"\n\n{prompts.IN_SHORT} {LEAD} [1]")
-    deltas, answer = run(parts, ScriptedChat(["They earn $140K–$190K."]), mode="grounded")  # a figure: no lead
-    assert "".join(deltas) == answer.text
-    assert answer.text.startswith("> ") and prompts.IN_SHORT not in answer.text
+    assert all(deltas)  # no empty piece
+    assert answer.text.startswith(opens) and answer.text == answer.text.strip()
+    assert chat.calls == 0  # composed from the evidence: the model is never asked
+    assert answer.usage.prompt_tokens == answer.usage.completion_tokens == 0
 
 
 @pytest.mark.parametrize("mode", ["grounded", "generative"])
@@ -189,7 +207,10 @@ def test_a_declined_question_streams_exactly_the_stored_refusal(
     chat = ScriptedChat([MODELS])
     deltas, answer = run(parts, chat, mode=mode, question="What's a good lasagna recipe?")
     assert answer.refused and answer.reason == "out_of_scope"
-    assert "".join(deltas) == answer.text == prompts.REFUSAL
+    settings, retriever, selector = parts
+    decline = prompts.REFUSAL.substitute(scope=Answerer(settings, retriever, selector, chat).scope())
+    assert "(Analytics engineering as a career)" in decline  # no entity learned: the scope is the document's title
+    assert "".join(deltas) == answer.text == decline
     assert chat.calls == 0
 
 
