@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from advisor import prompts
 from advisor.answering.evidence import Unit, unit_parts
-from advisor.answering.grounded import SENTENCE, quote_block
+from advisor.answering.grounded import SENTENCE, compose, quote_block
 from advisor.answering.guard import (
     demanded_phrases,
     echoes_instructions,
@@ -235,7 +235,9 @@ def generative_answer(
         yield piece(ok, SENTENCE_GAP)  # the last sentence, even without end punctuation
     if not CITATION.search("".join(shown)) and units:
         header = prompts.EVIDENCE_HEADER if shown else prompts.NO_SUPPORT
-        yield piece(f"{header}\n{quote_block(units)}", BLOCK_GAP)
+        # The grounded answer the plan shapes (verdict, opening, scoped quotes), not every unit selected.
+        fallback = compose(question, plan, units, catalog) if plan is not None and catalog is not None else ""
+        yield piece(f"{header}\n{fallback or quote_block(units)}", BLOCK_GAP)
     if interrupted:
         yield piece(prompts.INTERRUPTED, BLOCK_GAP)
     return usage, interrupted
