@@ -165,7 +165,9 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [prompts.NO_VERDICT], []  # a premise that is neither backed nor refuted is said to be so
     if found is not None:
         word = "Yes" if found.answer == "yes" else "No"
-        text = _end(standalone(found.unit, [], catalog) if found.text == found.unit.text else found.text)
+        # The whole passage reads best; only one naming several entities is cut to the clause that decides.
+        whole = found.text == found.unit.text or len(catalog.find(found.unit.text)) < 2
+        text = _end(standalone(found.unit, [], catalog) if whole else found.text)
         if re.match(rf"^{word}\b", text, re.I):
             return [f"{text} {_cite(found.unit)}"], [found.unit]  # the passage itself opens with the verdict
         return [f"{word}: {text} {_cite(found.unit)}"], [found.unit]

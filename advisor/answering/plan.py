@@ -70,7 +70,7 @@ LIST = re.compile(
 BACKGROUND = re.compile(
     r"\b(?:i'?m|i am|as|i work as|i'm working as|i have been|i've been|coming from|i come from|my background is(?: in)?)"
     r"\s+(?:an?\s+|the\s+)?(?P<who>[\w /-]{2,40}?)"
-    r"(?=[,.?!;]|\s+(?:and|but|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking|for|at)\b|$)",
+    r"(?=[,.?!;:—–]|\s+[-—–]\s|\s+(?:and|but|who|with|i|should|which|what|how|can|do|looking|wanting|trying|thinking|for|at)\b|$)",
     re.I,
 )
 # Weaker shapes, kept only when the phrase is a background the knowledge base advises: "fits a software
