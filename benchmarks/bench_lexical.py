@@ -53,7 +53,7 @@ def _worker(mode: str, data_dir: str) -> dict[str, Any]:
     if mode == "answer":
         from advisor.core import Advisor
 
-        answer = Advisor(settings, auto_build=False).ask(questions[0])
+        answer = Advisor(settings.with_(log="off"), auto_build=False).ask(questions[0])  # no answer log in the store
         return {"total_s": time.perf_counter() - START, "refused": answer.refused, "chars": len(answer.text)}
     embedder = LocalEmbedder()
     kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
@@ -186,7 +186,9 @@ def _after_changes(data_dir: Path, work: Path) -> list[dict[str, Any]]:
 
 
 def _bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    """A folder's files, or a file with its SQLite companions (``-wal``, ``-shm``), in bytes."""
+    files = path.rglob("*") if path.is_dir() else path.parent.glob(path.name + "*")
+    return sum(p.stat().st_size for p in files if p.is_file())
 
 
 def _build_once(data_dir: Path) -> dict[str, float]:

@@ -68,7 +68,7 @@ FETCH_BATCH = 1000  # chunk texts fetched and tokenised per step of a build: mem
 SQL_VARS = 500  # values per "IN (...)", well under SQLite's limit on bound variables
 PACK_AFTER = 1000  # chunks added or removed since the packed postings before a writer packs them again ...
 PACK_SHARE = 0.05  # ... and this share of the index: a cold open reads changes since the pack row by row
-FORGET_WAIT_MS = 200  # after a removal, how long to wait for readers before the log is emptied (else: next time)
+TRUNCATE_WAIT_MS = 200  # how long to wait for readers before the log is emptied (else: after a later write)
 SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # Ids are never reused (AUTOINCREMENT): a process's postings may still hold a removed term's old id.
@@ -233,7 +233,7 @@ class LexicalIndex:
                 raise
             LOG.info("the lexical index %s is busy (another process is updating it): catching up later", self.path)
             return False
-        forgotten = False
+        truncate = False
         try:
             self.source.reload_manifest()  # the newest manifest, read while holding the file's write lock
             manifest, meta = self.source.manifest, self._meta(conn)
@@ -255,15 +255,15 @@ class LexicalIndex:
                 elif not built and manifest.documents and not writer and not self._announced:
                     chunks = sum(len(d.chunk_ids) for d in list(manifest.documents.values()))
                     LOG.warning("building the lexical index %s from %d chunks in Chroma (once)", self.path, chunks)
-                forgotten = self._apply(conn, manifest)
+                truncate = self._apply(conn, manifest)
                 self._announced = False
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        if forgotten:
-            self._forget(conn)
+        if truncate:
+            self._truncate_log(conn)
         return True
 
     @staticmethod
@@ -276,7 +276,8 @@ class LexicalIndex:
 
     def _apply(self, conn: sqlite3.Connection, manifest: Manifest, texts: Texts | None = None) -> bool:
         """Make the file hold exactly the manifest's chunks, document by document (inside a write transaction).
-        True when words left the file (no live chunk holds them any more)."""
+        True when its write-ahead log should be emptied after the commit: words left the file (no live chunk
+        holds them any more), or the postings were packed again (a log as big as the file)."""
         wanted = {doc.doc_id: list(doc.chunk_ids) for doc in list(manifest.documents.values())}
         filed = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
         changed = {d: ids for d, ids in wanted.items() if filed.get(d) != fingerprint(ids)}
@@ -300,13 +301,13 @@ class LexicalIndex:
             stored = [c for c in ids if c in held[doc_id] or c in added]
             conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (doc_id, fingerprint(stored)))
         conn.executemany("UPDATE terms SET refs = refs + ? WHERE id = ?", [(n, t) for t, n in refs.items() if n])
-        forgotten = conn.execute("DELETE FROM terms WHERE refs <= 0").rowcount > 0
+        truncate = conn.execute("DELETE FROM terms WHERE refs <= 0").rowcount > 0
         churn += len(added) + int(self._meta(conn).get("churn", "0"))
         if churn >= self.pack_after and churn >= PACK_SHARE * conn.execute("SELECT count(*) FROM chunks").fetchone()[0]:
             self._pack(conn)
-            churn = 0
+            churn, truncate = 0, True
         self._set_meta(conn, collection=manifest.collection, generation=str(manifest.generation), churn=str(churn))
-        return forgotten
+        return truncate
 
     @staticmethod
     def _pack(conn: sqlite3.Connection) -> None:
@@ -336,10 +337,10 @@ class LexicalIndex:
         return postings, {doc_id: (fp, ids[start:end]) for doc_id, fp, start, end in docs}
 
     @staticmethod
-    def _forget(conn: sqlite3.Connection) -> None:
-        """Words that left the file leave its write-ahead log too (secure delete has zeroed their pages): move the
-        log into the file and empty it, unless a reader still needs it (then the next removal does it)."""
-        conn.execute(f"PRAGMA busy_timeout = {FORGET_WAIT_MS}")
+    def _truncate_log(conn: sqlite3.Connection) -> None:
+        """Move the write-ahead log into the file and empty it, unless a reader still needs it (then a later write
+        does): removed words leave the log too (secure delete zeroed their pages), and a big write's log its space."""
+        conn.execute(f"PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}")
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
@@ -468,7 +469,7 @@ class LexicalIndex:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self._forget(conn)
+        self._truncate_log(conn)
         self._follow(conn)
 
     def check(self, stored: Texts) -> LexicalCheck:
