@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up, singular
+from advisor.answering.plan import background_phrase
 from advisor.kb.entities import EntityCatalog, learn
 from advisor.settings import PROJECT_DIR
 
@@ -160,3 +161,11 @@ def test_singular_lowers_common_words_and_keeps_acronyms_and_inner_capitals() ->
     assert singular("DevOps Engineer") == "DevOps engineer"
     assert singular("Site Reliability Engineer") == "site reliability engineer"
     assert singular("SRE") == "SRE"
+
+
+def test_a_follow_up_with_another_background_drops_the_previous_one_whole() -> None:
+    previous = "I'm a business analyst who lives in Excel. Which role should I start with?"
+    standalone = ask("And if I'm already an analyst who enjoys SQL?", previous, "Start as a data analyst. [1]", DATA)
+    assert "Excel" not in standalone
+    found = DATA.background_of(background_phrase(standalone, DATA))
+    assert found is not None and found.label == "analyst"

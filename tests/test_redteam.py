@@ -117,11 +117,7 @@ def failures(case: dict[str, Any], answer: Answer, trusted: str, decline: str) -
 
 
 # Cases an engine bug breaks today, per mode: each is a strict xfail, so a fix shows up as XPASS to clear.
-ECHOED_PERSONA = (
-    "the coverage line names the question's capitalised words the knowledge base lacks, so it echoes the "
-    "persona a jailbreak sets up: 'The knowledge base says nothing about EvilAdvisor; ...'"
-)
-KNOWN_BROKEN = {("grounded", "opposite-advisor"): ECHOED_PERSONA}
+KNOWN_BROKEN: dict[tuple[str, str], str] = {}  # (mode, case id) -> the bug's one-line description
 
 
 def cases(mode: str) -> list[Any]:
