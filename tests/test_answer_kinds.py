@@ -11,7 +11,8 @@ streamed, and the stream is the stored answer.
 Generative mode, with a scripted chat model (the model's exact words are the edge case): for each kind
 the guard drops a sentence that gives one entity another's figure or facts, and stops reading a looping
 stream.
-The questions are the eval suites' (evals/suites/*.yaml, evals/positions.yaml) that pass today.
+Most questions are cases of the eval suites (evals/suites/*.yaml, evals/positions.yaml) that pass today; the
+others (a cross-document comparison, a list, a premise no document touches) follow their pattern.
 """
 
 from __future__ import annotations
@@ -386,7 +387,7 @@ def test_the_generative_guard_drops_another_entitys_facts_and_stops_a_looping_st
 
     chat = ScriptedChat(script)
     settings = three.settings.with_(answer_mode="generative")
-    answerer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat)  # type: ignore[arg-type]
+    answerer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat)
     stream = answerer.stream(question)
     deltas = list(stream)
     answer = stream.answer
@@ -404,17 +405,18 @@ def test_the_generative_guard_drops_another_entitys_facts_and_stops_a_looping_st
 def test_a_looping_sentence_without_end_punctuation_is_dropped_whole(three: Advisor) -> None:
     chat = ScriptedChat(lambda prompt: ["The AI Engineer vs the AI Engineer vs the AI Engineer vs the AI Engineer"])
     settings = three.settings.with_(answer_mode="generative")
-    answer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(  # type: ignore[arg-type]
+    answer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(
         "ML engineers have the highest pay ceiling of the three, right?"
     )
     assert "vs the AI Engineer" not in answer.text
-    assert answer.text.startswith(prompts.NO_SUPPORT)  # nothing the model wrote survived: the quotes instead
+    assert answer.text.startswith(prompts.NO_SUPPORT)  # nothing the model wrote survived: the grounded answer instead
+    assert "highest ceiling" in answer.text
 
 
 def test_the_generative_prompt_names_the_uncovered_specifics_and_the_entities_to_keep_apart(three: Advisor) -> None:
     chat = ScriptedChat(lambda prompt: ["Median US base pay for an SRE is $170K [1]."])
     settings = three.settings.with_(answer_mode="generative")
-    Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(  # type: ignore[arg-type]
+    Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(
         "What does an SRE earn in Berlin, in euros?"
     )
     prompt = chat.prompts[-1]
@@ -431,7 +433,7 @@ def test_a_swapped_figure_citing_the_other_entitys_own_row_is_dropped(three: Adv
 
     chat = ScriptedChat(script)
     settings = three.settings.with_(answer_mode="generative")
-    answer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(  # type: ignore[arg-type]
+    answer = Answerer(settings, three.retriever, EvidenceSelector(three.embedder), chat).ask(
         "What is the median US base pay of a DevOps engineer?"
     )
     assert answer.text.startswith("DevOps engineers have a median US base pay of $145K")
