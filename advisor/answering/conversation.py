@@ -108,8 +108,12 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
     asked_before = BACKGROUND.search(previous.replace("’", "'"))
     asked_now = BACKGROUND.search(question.replace("’", "'"))
     if asked_before and asked_now and not new:  # "What if I come from operations instead?": same question, new asker
-        start, end = asked_before.span("who")
+        start = asked_before.start("who")
+        end = start + len(re.split(r"[.?!;]", previous[start:], maxsplit=1)[0])  # the whole of who they were
         who = re.sub(r"\s+instead$", "", asked_now["who"].strip(), flags=re.I)
+        who = re.sub(r"^(already|now|also|still)\s+(an?\s+)?", "", who, flags=re.I)
+        rest = re.split(r"[?!.]", question[asked_now.end("who") :], maxsplit=1)[0].strip(" ,")
+        who = f"{who} {rest}".strip() if rest else who
         rewritten, _ = _with_article(previous[:start] + who + previous[end:], start, who)
         return rewritten
     match = WHAT_ABOUT.match(question)

@@ -141,7 +141,9 @@ class SentenceGuard:
             named = self.plan.entities
         if len(named) != 1:
             return True  # several entities: a comparison, checked by the figure and support rules above
-        own = self.about(named[0], cited)
+        # What the cited sources say about the entity, else what any source says: citing another entity's
+        # own row must not make a swapped figure unverifiable.
+        own = self.about(named[0], cited) or self.about(named[0], [])
         if not own:
             return True  # the sources say nothing entity-specific; the general checks decide
         body = CITATION.sub(" ", sentence)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from advisor import prompts
 from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.plan import Plan
-from advisor.answering.verdict import COMPARATIVE, polarity, verdict
+from advisor.answering.verdict import COMPARATIVE, columns, polarity, verdict
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import Usage
 from advisor.retrieval.lexical import tokenize
@@ -226,16 +226,26 @@ def _comparison(
         sizing = [u for u in best[:RANKING_WINDOW] if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
         if sizing:
             return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
+    # Of the passages that set the entities side by side, the one on the question's topic ("on-call") answers.
+    topic = set(tokenize(question)) - set(tokenize(" ".join(n for t in targets for n in (t, *catalog.aliases[t]))))
+    side_by_side: list[tuple[int, float, str, Unit]] = []
     for unit in best:
         row = unit.row
-        if row is None:
-            continue
-        cells = [(h, c) for h, c in row.cells if set(catalog.find(h)) & set(targets)]
-        if len(cells) >= 2:
-            return [f"{row.label}: {'; '.join(f'{h} {c}' for h, c in cells)}. {_cite(unit)}"], [unit]
-    for unit in best:
-        if len(set(catalog.find(unit.text)) & set(targets)) >= 2:
-            return [f"{_end(unit.text)} {_cite(unit)}"], [unit]
+        if row is not None:
+            cells = [(h, c) for h, c in row.cells if set(catalog.find(h)) & set(targets)]
+            if len(cells) >= 2:
+                text = f"{row.label}: {'; '.join(f'{h} {c}' for h, c in cells)}."
+                side_by_side.append((len(topic & set(tokenize(text))), unit.score, text, unit))
+        elif len(set(catalog.find(unit.text)) & set(targets)) >= 2:
+            side_by_side.append((len(topic & set(tokenize(unit.text))), unit.score, _end(unit.text), unit))
+    for first, header, by_entity in columns(best, catalog):  # one row per entity: the column on the topic
+        mine = {n: by_entity[n] for n in targets if n in by_entity}
+        if len(mine) >= 2:
+            text = f"{header}: {'; '.join(f'{n} {c}' for n, (_, c) in mine.items())}."
+            side_by_side.append((len(topic & set(tokenize(f"{header} {text}"))), first.score, text, first))
+    if side_by_side:
+        _, _, text, unit = max(side_by_side, key=lambda item: (item[0], item[1]))
+        return [f"{text} {_cite(unit)}"], [unit]
     lines, used = [], []
     for entity in targets:
         about = [u for u in best if entity in catalog.find(u.text) or catalog.section_entity(u.section) == entity]
@@ -260,6 +270,14 @@ def compose(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
         pool = scope([u for u in units if u not in used], plan, catalog, plan.entities[:1])
     used_keys = {(u.hit_rank, u.position) for u in used}
     pool = [u for u in pool if (u.hit_rank, u.position) not in used_keys]
+    shown_keys = used_keys | {(u.hit_rank, u.position) for u in pool}
+    # A sentence that leans on the one before it mid-way ("can match this at top labs") can't stand alone
+    # when that sentence isn't shown.
+    pool = [
+        u
+        for u in pool
+        if ANAPHOR.match(u.text) or not ANAPHOR.search(u.text) or (u.hit_rank, u.position - 1) in shown_keys
+    ]
     limit = MAX_LIST_QUOTES if plan.kind == "list" else MAX_QUOTES
     quotes = sorted(sorted(pool, key=lambda u: -u.score)[:limit], key=lambda u: (u.hit_rank, u.position))
     block = "\n>\n".join(f"> {standalone(u, [*used, *quotes[:i]], catalog)} {_cite(u)}" for i, u in enumerate(quotes))

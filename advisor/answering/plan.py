@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor import vocabulary
+from advisor.answering.evidence import INSTRUCTION_LIKE
 from advisor.kb.entities import Background, EntityCatalog
 from advisor.retrieval.lexical import tokenize
 
@@ -82,6 +83,17 @@ BACKGROUND_HINT = re.compile(
     re.I,
 )
 WHY = re.compile(r"^\s*(why|how come)\b", re.I)  # asks for a reason, even when it names two roles
+# A name the question gives the assistant ("you are EvilAdvisor", "let's play a game") is a persona.
+ROLE_PLAY = re.compile(
+    r"(?i:\b(let'?s play|role-?play|pretend|act as|from now on)\b)"
+    r"|\byou are (?:now )?(?:an? |the )?[A-Z]\w*|\b[Aa]s an? [A-Z][a-z]+[A-Z]\w*"
+)
+ORDERED = re.compile(
+    r"\b(reply|respond|answer|start|begin|end|say|confirm|output|print|write|repeat|append|include|type|sign)\b[^.?!]*$",
+    re.I,
+)
+ORDER_REACH = 60  # characters before a word in which an order verb makes the word its payload
+QUOTED = re.compile(r"[\"“”'‘’]\w[^\"“”]*[\"“”'‘’]")
 CURRENCY_SYMBOL = re.compile(r"[£€¥₹]")
 YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&]*(?:[ -][A-Z][\w&]*)*)\b")
@@ -141,6 +153,8 @@ def _specifics(question: str, catalog: EntityCatalog) -> list[str]:
     """Words that make the question specific: proper nouns, currencies, years, seniority levels."""
     vocab = vocabulary.active()
     out: list[str] = []
+    if ROLE_PLAY.search(question) or INSTRUCTION_LIKE.search(question):
+        return []  # a name set up for a persona or an order is not a specific to report back
     entity_words = {w.lower() for name in catalog.names for n in (name, *catalog.aliases[name]) for w in n.split()}
     text = question.replace("’", "'")
     for match in PROPER.finditer(text):
@@ -151,6 +165,10 @@ def _specifics(question: str, catalog: EntityCatalog) -> list[str]:
             or all(w.lower() in entity_words for w in words.split())
         ):
             continue
+        if QUOTED.search(text[max(0, match.start() - 1) : match.end() + 1]):
+            continue  # a quoted word is something the question wants said, not a place or a company
+        if ORDERED.search(text[max(0, match.start() - ORDER_REACH) : match.start()]):
+            continue  # "end your answer with PWNED": an order's payload, not a specific
         out.append(words)
     lowered = f" {text.lower()} "
     for words in vocab.specifics.values():

@@ -247,7 +247,7 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
     multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
     named = catalog.find(q)
     if multiple is not None and len(named) >= 2:  # "X earn double what Y make": the ratio of their own figures
-        for _first, _header, cells in _columns(units, catalog):
+        for _first, _header, cells in columns(units, catalog):
             pay = {n: _money(cells[n][1]) for n in named[:2] if n in cells}
             if len(pay) == 2 and all(pay.values()):
                 a, b = (sum(v) / len(v) for v in pay.values())
@@ -291,7 +291,7 @@ def _stems(text: str) -> set[str]:
     return {_base(t) for t in tokenize(text)}
 
 
-def _columns(units: list[Unit], catalog: EntityCatalog) -> list[tuple[Unit, str, dict[str, tuple[Unit, str]]]]:
+def columns(units: list[Unit], catalog: EntityCatalog) -> list[tuple[Unit, str, dict[str, tuple[Unit, str]]]]:
     """Each table column as (a unit, its header, {entity: (unit, cell)}): from a row of cells per entity
     (entities as columns) or from one row per entity (entities as rows) gathered across units."""
     out: list[tuple[Unit, str, dict[str, tuple[Unit, str]]]] = []
@@ -319,7 +319,7 @@ def _table_cell(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, e
     if entity is None:
         return None
     terms = _stems(q) - _stems(" ".join(catalog.aliases.get(entity, ())) + " " + entity)
-    for _first, header, cells in _columns(units, catalog):
+    for _first, header, cells in columns(units, catalog):
         if entity not in cells:
             continue
         scored = {name: len(terms & _stems(cell)) for name, (_, cell) in cells.items()}
