@@ -41,10 +41,10 @@ def _doc_dict(d: Any, full: bool = False) -> dict[str, Any]:
 def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
     match args.kb_command:
         case "add":
-            report = advisor.add_paths([Path(p) for p in args.paths], progress=progress_bar("adding"))
+            report = advisor.add_paths([Path(p) for p in args.paths], progress=progress_bar("adding", unit="chunk"))
             return _print_report(report, verbose=True)
         case "update":
-            return _print_report(advisor.update(progress=progress_bar("updating")), verbose=args.verbose)
+            return _print_report(advisor.update(progress=progress_bar("updating", unit="chunk")), verbose=args.verbose)
         case "list":
             docs = advisor.documents()
             if args.json:
@@ -82,7 +82,7 @@ def cmd_kb(args: argparse.Namespace, advisor: Any) -> int:
                 print(f"{report.documents} documents, {report.chunks} chunks: {verdict}")
             return 0 if report.ok else 1
         case "rebuild":
-            result = advisor.rebuild(progress=progress_bar("re-embedding"))
+            result = advisor.rebuild(progress=progress_bar("re-embedding", unit="chunk"))
             for doc_id in result.dropped:
                 print(f"error: dropped {doc_id}: its chunks were missing; add it again", file=sys.stderr)
             print(

@@ -4,6 +4,9 @@
   ``ADVISOR_CHROMA_URL`` is set). Telemetry is off: nothing leaves the machine.
 - :class:`ChunkCollection`: one collection of chunk vectors, texts and metadata, read and written in
   batches that Chroma accepts. :meth:`ChunkCollection.nearest` is the raw vector query.
+- :func:`collection_configuration`: the HNSW settings a new collection gets (see ``HNSW_*`` below for why).
+  ``ef_search`` and ``sync_threshold`` can be changed on an existing collection (:meth:`ChunkCollection.tune`);
+  ``max_neighbors`` and ``ef_construction`` only by building a new one (``advisor kb rebuild``).
 
 It deliberately knows nothing about the manifest, so it can't tell live chunks from leftovers: that is
 :class:`advisor.kb.store.KnowledgeBase`'s job.
@@ -21,6 +24,15 @@ from advisor.settings import Settings
 
 # Chroma's server rejects very large requests; a thousand chunks per call is well inside its limits.
 BATCH = 1000
+# Candidates the HNSW search keeps (its ef) on every query: the graph links a small document's chunks poorly
+# into a large unrelated one, and Chroma's default (100) missed the true nearest neighbours of career questions
+# behind 10k pydoc chunks (benchmarks/RESULTS.md, dense recall). Queries ask for this many results too, so
+# collections made before this setting search as wide.
+HNSW_EF_SEARCH = 400
+# Write the index to disk after every write: a process that opens the store then loads the same graph. With
+# Chroma's default (1,000) each process re-inserted the unsaved tail of the log in parallel, in a different
+# order, built a different graph and answered the same question differently. 2 is the least Chroma accepts.
+HNSW_SYNC_THRESHOLD = 2
 
 
 def make_client(settings: Settings) -> Any:
@@ -62,6 +74,17 @@ def collection_metadata(prefix: str, embed_model: str, dimension: int) -> dict[s
     }
 
 
+def collection_configuration() -> dict[str, Any]:
+    """The vector index settings of a new collection (chromadb 1.x ``configuration``; cosine, as the metadata says)."""
+    return {
+        "hnsw": {
+            "space": "cosine",
+            "ef_search": HNSW_EF_SEARCH,
+            "sync_threshold": HNSW_SYNC_THRESHOLD,
+        }
+    }
+
+
 class ChunkCollection:
     """One Chroma collection of chunks; every call is batched. ``chroma`` is the collection itself."""
 
@@ -75,6 +98,21 @@ class ChunkCollection:
     @property
     def metadata(self) -> dict[str, Any]:
         return dict(self.chroma.metadata or {})
+
+    def index_settings(self) -> dict[str, Any]:
+        """The collection's HNSW settings as Chroma reports them (empty if it reports none)."""
+        config = getattr(self.chroma, "configuration_json", None) or {}  # the raw JSON: no deprecation warning
+        return dict(config.get("hnsw") or {})
+
+    def tune(self) -> dict[str, Any]:
+        """Give an existing collection the search-time settings of :func:`collection_configuration` (the ones Chroma
+        lets change). Returns what changed, as {setting: (old, new)}; empty when nothing had to."""
+        wanted = {"ef_search": HNSW_EF_SEARCH, "sync_threshold": HNSW_SYNC_THRESHOLD}
+        current = self.index_settings()
+        changes = {key: (current.get(key), value) for key, value in wanted.items() if current.get(key) != value}
+        if changes:
+            self.chroma.modify(configuration={"hnsw": {key: new for key, (_, new) in changes.items()}})
+        return changes
 
     def upsert(self, ids: list[str], vectors: Any, texts: list[str], metas: list[dict[str, Any]]) -> None:
         for start in range(0, len(ids), BATCH):

@@ -90,9 +90,10 @@ def _delete_unreferenced(kb: KnowledgeBase, chunk_ids: Iterable[str]) -> None:
 
 @contextlib.contextmanager
 def writing(kb: KnowledgeBase, embedder: Embedder) -> Iterator[list[str]]:
-    """Take the writer lock and repair what an interrupted write left; yields the repair notes."""
+    """Take the writer lock, bring the vector index's settings up to date and repair what an interrupted write
+    left; yields what was done, one line each."""
     with kb.write_lock():
-        yield repair(kb, embedder)
+        yield kb.tune_index() + repair(kb, embedder)
 
 
 def repair(kb: KnowledgeBase, embedder: Embedder, full: bool = False) -> list[str]:
@@ -158,14 +159,23 @@ class Batch:
 
     Use it as a context manager: leaving the block normally writes and commits what is left; leaving it with an
     exception commits nothing more (what was written since the last commit is a leftover for :func:`repair`).
-    Call it holding the writer lock. ``progress(done, total)`` counts chunks; ``expect(chunks)`` adds to the
-    expected total before documents are added (see :meth:`expect_bytes` for an estimate from file sizes).
+    Call it holding the writer lock. ``progress(done, total)`` counts chunks; :meth:`expect_bytes` and
+    :meth:`seen_bytes` let it estimate the total from the sizes of files still to read.
     """
 
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        write_batch: int = WRITE_BATCH,
+        commit_every: float = COMMIT_INTERVAL_S,
+    ) -> None:
         self.kb = kb
         self.embedder = embedder
         self.progress = progress
+        self.write_batch = write_batch
+        self.commit_every = commit_every
         self._to_embed: list[tuple[Chunk, SourceDocument]] = []
         self._to_write: tuple[list[str], list[Any], list[str], list[dict[str, Any]]] = ([], [], [], [])
         self._pending: list[_Pending] = []
@@ -195,7 +205,7 @@ class Batch:
         self._report()
 
     def _report(self) -> None:
-        if self.progress is None:
+        if self.progress is None or not self.queued:  # nothing to write yet (or at all): no bar
             return
         per_byte = self.queued / self._bytes_seen if self._bytes_seen else 0.0
         total = self.queued + round(self._bytes_left * per_byte)
@@ -244,7 +254,7 @@ class Batch:
         self._to_embed.extend((c, doc) for c in todo)
         while len(self._to_embed) >= EMBED_BATCH:
             self._embed(EMBED_BATCH)
-        if time.monotonic() - self._last_commit >= COMMIT_INTERVAL_S:
+        if time.monotonic() - self._last_commit >= self.commit_every:
             self.commit()
         return Change(
             doc.doc_id,
@@ -268,19 +278,21 @@ class Batch:
             vecs.append(vector)
             texts.append(chunk.text)
             metas.append(chunk_meta(doc, chunk, written))
-        if len(ids) >= WRITE_BATCH:
-            self._write()
+        while len(ids) >= self.write_batch:
+            self._write(self.write_batch)
         self._report()
 
-    def _write(self) -> None:
+    def _write(self, n: int | None = None) -> None:
+        """Write the first ``n`` chunks waiting for Chroma (all of them when None)."""
         ids, vecs, texts, metas = self._to_write
-        if not ids:
+        n = len(ids) if n is None else n
+        if not n:
             return
-        self.kb.collection.upsert(ids, vecs, texts, metas)
-        for meta in metas:
+        self.kb.collection.upsert(ids[:n], vecs[:n], texts[:n], metas[:n])
+        for meta in metas[:n]:
             self._by_doc[str(meta["doc_id"])].unwritten -= 1
-        self.done += len(ids)
-        self._to_write = ([], [], [], [])
+        self.done += n
+        del ids[:n], vecs[:n], texts[:n], metas[:n]
 
     def commit(self) -> None:
         """Write what is queued, then commit every document added so far in one manifest save."""
@@ -337,6 +349,7 @@ def remove_document(kb: KnowledgeBase, doc_id: str, lock: bool = True, embedder:
     """Remove a document (by ID, source path or file name): gone for readers once the manifest is saved."""
     if lock:
         with kb.write_lock():
+            kb.tune_index()
             if embedder is not None:
                 repair(kb, embedder)
             return remove_document(kb, doc_id, lock=False)

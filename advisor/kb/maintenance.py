@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.kb.ingest import EMBED_BATCH, Progress, embed_text, repair
+from advisor.kb.ingest import EMBED_BATCH, WRITE_BATCH, Progress, embed_text, repair
 from advisor.kb.store import KnowledgeBase
 from advisor.providers.embeddings import Embedder
 from advisor.retrieval.lexical import tokenize
@@ -167,25 +167,34 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
         for name in kb.other_collections(older_than=kb.leftover_grace):  # an interrupted rebuild
             kb.drop_collection(name)
         # Chunks that are already lost can't be re-embedded: those documents are dropped and reported.
-        live = sorted(manifest.live_chunk_ids())
-        stored = kb.collection.fetch(live)
-        dropped = sorted(d.doc_id for d in manifest.documents.values() if any(c not in stored for c in d.chunk_ids))
+        present = kb.collection.existing_ids(sorted(manifest.live_chunk_ids()))
+        dropped = sorted(d.doc_id for d in manifest.documents.values() if any(c not in present for c in d.chunk_ids))
         keep = [c for d in manifest.documents.values() if d.doc_id not in dropped for c in d.chunk_ids]
         new = kb.new_collection(embedder.name, embedder.dimension)
         try:
-            for start in range(0, len(keep), EMBED_BATCH):
-                part = keep[start : start + EMBED_BATCH]
+            # WRITE_BATCH chunks at a time, fetched, re-embedded and written: memory stays flat in the store size.
+            for start in range(0, len(keep), WRITE_BATCH):
+                part = keep[start : start + WRITE_BATCH]
+                stored = kb.collection.fetch(part)
+                if len(stored) != len(part):
+                    raise StoreError(
+                        f"chunks of {kb.collection.name} vanished during the rebuild; the old one stays live"
+                    )
                 texts = [stored[c][0] for c in part]
                 metas = [stored[c][1] for c in part]
-                vectors = embedder.embed(
-                    [
-                        embed_text(str(m.get("title", "")), str(m.get("section", "")), t)
-                        for t, m in zip(texts, metas, strict=True)
-                    ]
-                )
+                vectors: list[Any] = []
+                for at in range(0, len(part), EMBED_BATCH):
+                    vectors.extend(
+                        embedder.embed(
+                            [
+                                embed_text(str(m.get("title", "")), str(m.get("section", "")), t)
+                                for t, m in zip(texts[at : at + EMBED_BATCH], metas[at : at + EMBED_BATCH], strict=True)
+                            ]
+                        )
+                    )
+                    if progress:
+                        progress(start + min(at + EMBED_BATCH, len(part)), len(keep))
                 new.upsert(part, vectors, texts, metas)
-                if progress:
-                    progress(min(start + EMBED_BATCH, len(keep)), len(keep))
             if new.count() != len(keep) or new.existing_ids(keep) != set(keep):
                 raise StoreError(f"the rebuilt collection {new.name} is incomplete; the old one stays live")
         except BaseException:
@@ -203,5 +212,5 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
         kb.collection = new
         kb.adopt_model(embedder.name, embedder.dimension)
         kb.drop_collection(old_name)
-        kb.lexical.rebuild({c: stored[c] for c in keep})
+        kb.lexical.rebuild()  # from the new collection's texts, a batch at a time
     return RebuildReport(old_name, new.name, len(manifest.documents), len(keep), embedder.name, dropped)

@@ -28,7 +28,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from advisor.errors import EmbeddingMismatchError, StoreError, StoreLockedError
-from advisor.kb.collection import ChunkCollection, collection_metadata, collection_name, make_client
+from advisor.kb.collection import (
+    HNSW_EF_SEARCH,
+    ChunkCollection,
+    collection_configuration,
+    collection_metadata,
+    collection_name,
+    make_client,
+)
 from advisor.kb.manifest import FileManifest, Manifest, ManifestStore, ServerManifest
 from advisor.retrieval.lexical_index import LexicalIndex, index_path
 from advisor.settings import Settings
@@ -95,7 +102,9 @@ class KnowledgeBase:
                 meta = collection_metadata(
                     self.settings.collection_prefix, self.manifest.embed_model, self.manifest.dimension
                 )
-                chroma = self.client.get_or_create_collection(name=name, metadata=meta, embedding_function=None)
+                chroma = self.client.get_or_create_collection(
+                    name=name, metadata=meta, configuration=collection_configuration(), embedding_function=None
+                )
             else:
                 chroma = self.client.get_collection(name=name, embedding_function=None)
         except Exception as exc:  # network or server errors from chromadb
@@ -117,7 +126,10 @@ class KnowledgeBase:
         name = collection_name(prefix, embed_model, uuid.uuid4().hex[:8])
         try:
             chroma = self.client.create_collection(
-                name=name, metadata=collection_metadata(prefix, embed_model, dimension), embedding_function=None
+                name=name,
+                metadata=collection_metadata(prefix, embed_model, dimension),
+                configuration=collection_configuration(),
+                embedding_function=None,
             )
         except Exception as exc:  # network or server errors from chromadb
             raise StoreError(f"cannot create the Chroma collection {name}: {exc}") from None
@@ -174,6 +186,22 @@ class KnowledgeBase:
             self.client.close()
         self.client = make_client(self.settings)
 
+    def tune_index(self) -> list[str]:
+        """Give the live collection today's search-time index settings if it was made with older ones (call it
+        holding the writer lock). The index is then reopened and saved, so every process loads the same graph.
+        Settings fixed at creation stay as they are until ``advisor kb rebuild``. Returns what it did."""
+        changes = self.collection.tune()
+        if not changes:
+            return []
+        self._reopen_client()
+        self.collection = self._open_collection(self.manifest.collection)
+        if self.live_ids():  # loading the index re-applies the unsaved part of its log, which now saves it
+            self.collection.nearest([[1.0] + [0.0] * (self.dimension - 1)], 1)
+        done = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in sorted(changes.items()))
+        note = f"updated the vector index settings of {self.collection.name} ({done})"
+        LOG.warning("%s", note)
+        return [note]
+
     # -- writing ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def write_lock(self, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
@@ -218,10 +246,12 @@ class KnowledgeBase:
         return cached[1]
 
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
-        """Nearest live chunks by cosine similarity (1 - distance).
+        """Nearest live chunks by cosine similarity (1 - distance), best first; equal similarities by chunk ID.
 
-        Chunks the manifest doesn't list (a write in progress, leftovers) are skipped; if they crowd out
-        the live ones, the query widens until ``k`` live chunks are found or the collection is exhausted.
+        Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes its graph search that wide even on a
+        collection made with narrower settings (see :mod:`advisor.kb.collection`). Chunks the manifest doesn't
+        list (a write in progress, leftovers) are skipped; if they crowd out the live ones, the query widens until
+        ``k`` live chunks are found or the collection is exhausted.
         """
         live = self.live_ids()
         if not live:
@@ -229,7 +259,7 @@ class KnowledgeBase:
         # Counting is O(N) in Chroma (~15 ms at 100k chunks), so it happens only when widening; a query for
         # more results than the collection holds just returns fewer.
         total: int | None = None
-        n = max(k * 2, k + 4)
+        n = max(k * 2, k + 4, HNSW_EF_SEARCH)
         last: Exception | None = None
         while n > 0:
             for attempt in range(2):
@@ -244,7 +274,7 @@ class KnowledgeBase:
                         time.sleep(0.05)
             else:
                 raise StoreError(f"the vector store query failed: {last}")
-            found = [(cid, sim) for cid, sim in pairs if cid in live]
+            found = sorted(((cid, sim) for cid, sim in pairs if cid in live), key=lambda p: (-p[1], p[0]))
             if len(found) >= k or len(pairs) < n:
                 return found[:k]
             total = self.collection.count() if total is None else total
