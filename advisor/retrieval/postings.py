@@ -100,12 +100,20 @@ def _merge(segments: Sequence[Segment], live: np.ndarray, remap: np.ndarray | No
 class Postings:
     """An immutable snapshot of the lexical index in memory. Build with :meth:`load`, change with :meth:`apply`."""
 
-    def __init__(self, chunk_ids: list[str], lengths: np.ndarray, live: np.ndarray, segments: list[Segment]) -> None:
+    def __init__(
+        self,
+        chunk_ids: list[str],
+        lengths: np.ndarray,
+        live: np.ndarray,
+        segments: list[Segment],
+        slot_of: dict[str, int] | None = None,
+    ) -> None:
         self.chunk_ids = chunk_ids  # slot -> chunk id
         self.lengths = lengths  # slot -> tokens (float32, as BM25Index keeps them)
         self.live = live  # slot -> still in the index
         self.segments = segments
-        self.slot_of = {chunk_ids[s]: s for s in np.flatnonzero(live).tolist()}
+        # live chunk id -> slot (apply() passes it in, updated: cheaper than rebuilding it from ``live``)
+        self.slot_of = slot_of if slot_of is not None else {chunk_ids[s]: s for s in np.flatnonzero(live).tolist()}
         self.live_count = len(self.slot_of)
         total = float(lengths[live].sum(dtype=np.float64)) if self.live_count else 0.0
         avg = total / self.live_count if self.live_count else 1.0
@@ -151,16 +159,17 @@ class Postings:
     def apply(self, removed: Iterable[str], added: Sequence[Row]) -> Postings:
         """A new snapshot without the chunks ``removed`` and with ``added`` (a chunk added again replaces itself)."""
         live = np.concatenate([self.live, np.ones(len(added), bool)])
+        slot_of = dict(self.slot_of)
         for chunk_id in [*removed, *(r.chunk_id for r in added)]:
-            slot = self.slot_of.get(chunk_id)
+            slot = slot_of.pop(chunk_id, None)
             if slot is not None:
                 live[slot] = False
         first = len(self.chunk_ids)
-        seen: set[str] = set()
         for offset in range(len(added) - 1, -1, -1):  # a chunk listed twice counts once (its last row)
-            if added[offset].chunk_id in seen:
+            if added[offset].chunk_id in slot_of:
                 live[first + offset] = False
-            seen.add(added[offset].chunk_id)
+            else:
+                slot_of[added[offset].chunk_id] = first + offset
         chunk_ids = self.chunk_ids + [r.chunk_id for r in added]
         lengths = np.concatenate([self.lengths, np.asarray([r.length for r in added], dtype=np.float32)])
         segments = [*self.segments, Segment.from_rows(first, added)] if added else list(self.segments)
@@ -170,7 +179,7 @@ class Postings:
             big = max(range(len(segments)), key=lambda i: len(segments[i]))
             small = [s for i, s in enumerate(segments) if i != big]
             segments = [segments[big], _merge(small, live)]
-        return Postings(chunk_ids, lengths, live, segments)
+        return Postings(chunk_ids, lengths, live, segments, slot_of)
 
     @staticmethod
     def _compacted(chunk_ids: list[str], lengths: np.ndarray, live: np.ndarray, segments: list[Segment]) -> Postings:
