@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # the answer path imports this module; these are types here o
 
 log = logging.getLogger(__name__)
 
-STEPS = ("rewrite", "embed", "retrieve", "select", "model")  # in the order the answer path runs them
+STEPS = ("rewrite", "embed", "retrieve", "plan", "select", "model")  # in the order the answer path runs them
 PREVIEW_CHARS = 160  # enough to recognise a chunk in a listing; the chunk itself is in the knowledge base
 BUSY_TIMEOUT_S = 10.0  # the CLI, the app and the API may write at once: wait this long for the lock
 MIN_SECRET_CHARS = 8  # shorter "keys" are test placeholders; blanking them would garble ordinary words

@@ -33,7 +33,7 @@ from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
 from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit, unit_parts
 from advisor.answering.generative import generative_answer
-from advisor.answering.grounded import grounded_answer, narrow, role_clause
+from advisor.answering.grounded import grounded_answer, narrow
 from advisor.answering.guard import split_injections
 from advisor.answering.plan import Plan, make_plan
 from advisor.errors import InputError
@@ -43,8 +43,7 @@ from advisor.retrieval.retriever import Hit, Retriever
 from advisor.settings import Settings
 from advisor.text import CITATION, indefinite
 
-# role_clause lives in grounded.py now; it stays importable from here, where callers found it before.
-__all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "role_clause", "to_turns"]
+__all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "to_turns"]
 
 SNIPPET_CHARS = 240
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity

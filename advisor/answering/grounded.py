@@ -50,16 +50,6 @@ GUIDANCE = re.compile(
 )
 
 
-def role_clause(unit: str, roles: list[str]) -> str:
-    """The part of a table-row unit text about ``roles`` ("<row>: <entity> <cell>"); other units whole."""
-    match = re.match(r"^(?P<label>[^:;]{1,60}): (?P<cells>.+;.+)\.$", unit)
-    if not match or not roles:
-        return unit
-    cells = [c.strip() for c in match["cells"].split(";")]
-    kept = [c for c in cells if any(c.lower().startswith(r.lower()) for r in roles)]
-    return f"{match['label']}: {'; '.join(kept)}" if kept else unit
-
-
 def _tail(section: str) -> str:
     return section.rsplit(">", 1)[-1].strip()
 

@@ -13,7 +13,7 @@ any case, "-" or " " between words, aliases) and gives their plural for rewritin
 from what ingest stored in each document's manifest record, so opening a store reads no chunk.
 It deliberately knows no entity by name: everything comes from the documents and the vocabulary file.
 
-Long: learning (tables, headings, aliases, backgrounds) and finding (the catalog) share the name
+Long: what is read from a document (tables, headings, aliases, backgrounds) and the catalog share the name
 patterns and the English morphology; apart, the two would drift on what counts as the same name.
 """
 
