@@ -347,3 +347,24 @@ def spread(items: list[Any], n: int) -> list[Any]:
         return list(items)
     step = len(items) / n
     return [items[int(i * step)] for i in range(n)]
+
+
+def write_section(path: Path, section: Section) -> None:
+    """Put one section into an existing RESULTS.md: replace the section with the same title, else append it.
+
+    For a benchmark run on its own: the rest of the file (other sections, the summary) is left as it is.
+    """
+    block = (
+        f"## {section.title}\n\n{section.body}\n\n_Load (1/5/15 min) before: {section.load_before}; after: "
+        f"{section.load_after}; took {section.seconds:.0f} s; written {machine()['date']} at commit "
+        f"{machine()['commit']}._\n"
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    head = f"## {section.title}\n"
+    if head in text:
+        start = text.index(head)
+        end = text.find("\n## ", start + len(head))
+        text = text[:start] + block + (text[end:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")

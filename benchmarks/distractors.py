@@ -95,6 +95,16 @@ def pydoc_folder(limit: int | None = None) -> Path:
     return subset
 
 
+class NoModel:
+    """For runs that must use cached vectors only: a miss fails at once instead of loading the model."""
+
+    name = "all-MiniLM-L6-v2"
+    dimension = 384
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise RuntimeError(f"{len(texts)} text(s) are not in the vector cache; run benchmarks/distractors.py first")
+
+
 def _key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 

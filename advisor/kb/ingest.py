@@ -160,7 +160,7 @@ class Batch:
     Use it as a context manager: leaving the block normally writes and commits what is left; leaving it with an
     exception commits nothing more (what was written since the last commit is a leftover for :func:`repair`).
     Call it holding the writer lock. ``progress(done, total)`` counts chunks; :meth:`expect_bytes` and
-    :meth:`seen_bytes` let it estimate the total from the sizes of files still to read.
+    :meth:`reading` let it estimate the total from the sizes of files still to read.
     """
 
     def __init__(
@@ -181,10 +181,11 @@ class Batch:
         self._pending: list[_Pending] = []
         self._by_doc: dict[str, _Pending] = {}
         self._last_commit = time.monotonic()
-        self.done = 0  # chunks embedded and written (or kept, when their vector could be reused)
+        self.done = 0  # chunks embedded (or kept, when their vector could be reused): the slow part
         self.queued = 0  # chunks of the documents added so far
-        self._bytes_left = 0
-        self._bytes_seen = 0
+        self._bytes_left = 0  # of files announced and not yet read
+        self._file_bytes = 0  # of the file being read now
+        self._rate = (0, 0)  # (chunks, bytes) of the files that were chunked: the estimate's chunks per byte
 
     def __enter__(self) -> Batch:
         return self
@@ -198,17 +199,16 @@ class Batch:
         """Files of ``size`` bytes in all are still to come: the expected total grows by their likely chunks."""
         self._bytes_left += size
 
-    def seen_bytes(self, size: int) -> None:
-        """A file of ``size`` bytes was read (added, unchanged or refused)."""
+    def reading(self, size: int) -> None:
+        """The next document comes from a file of ``size`` bytes (call it before loading the file)."""
         self._bytes_left = max(self._bytes_left - size, 0)
-        self._bytes_seen += size
-        self._report()
+        self._file_bytes = size
 
     def _report(self) -> None:
         if self.progress is None or not self.queued:  # nothing to write yet (or at all): no bar
             return
-        per_byte = self.queued / self._bytes_seen if self._bytes_seen else 0.0
-        total = self.queued + round(self._bytes_left * per_byte)
+        chunks, size = self._rate
+        total = self.queued + (round(self._bytes_left * chunks / size) if size else 0)
         self.progress(self.done, max(total, self.done))
 
     # -- the pipeline -------------------------------------------------------------------------------------
@@ -251,6 +251,9 @@ class Batch:
         self._by_doc[doc.doc_id] = pending
         self.queued += len(chunks)
         self.done += len(reuse)
+        if self._file_bytes:
+            self._rate = (self._rate[0] + len(chunks), self._rate[1] + self._file_bytes)
+            self._file_bytes = 0
         self._to_embed.extend((c, doc) for c in todo)
         while len(self._to_embed) >= EMBED_BATCH:
             self._embed(EMBED_BATCH)
@@ -271,6 +274,7 @@ class Batch:
         if not part:
             return
         vectors = self.embedder.embed([embed_text(doc.title, c.section, c.text) for c, doc in part])
+        self.done += len(part)
         written = int(time.time())
         ids, vecs, texts, metas = self._to_write
         for (chunk, doc), vector in zip(part, vectors, strict=True):
@@ -291,7 +295,6 @@ class Batch:
         self.kb.collection.upsert(ids[:n], vecs[:n], texts[:n], metas[:n])
         for meta in metas[:n]:
             self._by_doc[str(meta["doc_id"])].unwritten -= 1
-        self.done += n
         del ids[:n], vecs[:n], texts[:n], metas[:n]
 
     def commit(self) -> None:
@@ -388,6 +391,7 @@ def sync_folder(kb: KnowledgeBase, embedder: Embedder, folder: Path, progress: P
         batch.expect_bytes(sum(size for _, size in files))
         for path, size in files:
             doc_id = doc_id_for(path.name)
+            batch.reading(size)
             try:
                 if doc_id in seen:
                     raise DocumentError(f"{path.name}: another file in {folder} has the same document ID {doc_id!r}")
@@ -396,7 +400,6 @@ def sync_folder(kb: KnowledgeBase, embedder: Embedder, folder: Path, progress: P
                 report.changes.append(batch.add(doc, "knowledge"))
             except DocumentError as exc:
                 report.errors.append(str(exc))
-            batch.seen_bytes(size)
         batch.commit()
         gone = [doc_id for doc_id, r in sorted(kb.manifest.documents.items()) if r.origin == "knowledge"]
         for doc_id in gone:
@@ -424,6 +427,7 @@ def add_paths(
         batch.expect_bytes(sum(sizes))
         seen: dict[str, Path] = {}
         for path, size in zip(files, sizes, strict=True):
+            batch.reading(size)
             try:
                 doc = load_path(path, kb.settings.max_document_bytes)
                 if doc.doc_id in seen:
@@ -434,5 +438,4 @@ def add_paths(
                 report.changes.append(batch.add(doc, "upload"))
             except DocumentError as exc:
                 report.errors.append(str(exc))
-            batch.seen_bytes(size)
     return report

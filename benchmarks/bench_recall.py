@@ -1,0 +1,295 @@
+"""(10) Recall at scale: dense recall against exact search, the same answers in every process, evidence recall.
+
+Stores are built by the advisor's own ingest (``sync_folder`` of a :mod:`scale_corpus` folder: the article, the
+pydoc distractors, synthetic documents past ~11k chunks), once with the advisor as it is (ours) and once with
+the advisor at ``bench_ingest.ANCHOR`` (today's path), each in its own process and cached under
+``benchmarks/.cache/stores/``. Vectors: real all-MiniLM-L6-v2 for the article and the pydoc chunks (cached),
+random unit vectors for the synthetic ones.
+
+- **Dense recall@20 vs exact**: for every question, the 20 chunks ``KnowledgeBase.query`` returns against the
+  20 nearest by exact search (numpy over all stored vectors); a returned chunk at least as close as the exact
+  20th counts. Questions: the eval suite's 122 direct and paraphrase questions (career questions: their true
+  neighbours are the article's chunks, a small document among many unrelated ones), and at 100k also 100
+  stored chunks' own vectors, slightly moved (mostly synthetic random vectors: the hard case for HNSW).
+- **Same answers in every process**: the same questions asked in two fresh processes; the share whose 20
+  chunks are identical, in the same order.
+- **Evidence recall @1 / @3**: a hit is a retrieved chunk that contains the position's verbatim quote
+  (evals/positions.yaml), through ``Retriever.search(question, k=3)``: the article alone, and with the pydoc
+  distractors (~11k chunks) added. The fusion is also scored on ours' candidates with the former rank-only RRF,
+  to show what the fusion change does on its own.
+
+Run alone: ``python benchmarks/bench_recall.py [sizes...] [--write]``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_ingest
+import common
+import scale_corpus
+
+K = 20
+EVIDENCE_K = 3
+
+
+# -- workers (fresh processes; the anchor's tree first on sys.path for the anchor) ----------------------------
+def worker_dense(data_dir: str, folder: str, moved: str) -> dict:
+    """Recall@K of kb.query against exact search, and the returned IDs (for the two-process comparison)."""
+    import numpy as np
+
+    from advisor.kb.store import KnowledgeBase
+
+    embedder = scale_corpus.ScaleVectors()
+    kb = KnowledgeBase(common.settings_for(Path(data_dir), Path(folder)), embedder.name, embedder.dimension)
+    live = sorted(kb.manifest.live_chunk_ids())
+    matrix = np.zeros((len(live), embedder.dimension), dtype=np.float32)
+    for start in range(0, len(live), 1000):
+        got = kb.collection.chroma.get(ids=live[start : start + 1000], include=["embeddings"])
+        index = {cid: i for i, cid in enumerate(got["ids"])}
+        matrix[start : start + len(got["ids"])] = np.asarray(
+            [got["embeddings"][index[c]] for c in live[start : start + 1000]], dtype=np.float32
+        )
+    labelled, _ = common.labelled_questions(("direct", "paraphrase"))
+    sets = {"career questions": embedder.embed([q.question for q in labelled])}
+    if int(moved):
+        rng = np.random.default_rng(11)
+        picks = rng.choice(len(live), size=int(moved), replace=False)
+        noisy = matrix[picks] + 0.3 * rng.standard_normal((int(moved), embedder.dimension)) / np.sqrt(
+            embedder.dimension
+        )
+        sets["stored chunks, moved"] = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    embedder.save()
+    out: dict = {"chunks": len(live), "sets": {}}
+    for name, vectors in sets.items():
+        recalls, ids, seconds = [], [], []
+        position = {c: i for i, c in enumerate(live)}
+        for q in vectors:
+            sims = matrix @ q
+            kth = float(np.partition(sims, -K)[-K]) - 1e-5
+            start = time.perf_counter()
+            got = kb.query(q.tolist(), K)
+            seconds.append(time.perf_counter() - start)
+            recalls.append(sum(1 for cid, _ in got if sims[position[cid]] >= kth) / K)
+            ids.append([cid for cid, _ in got])
+        out["sets"][name] = {
+            "n": len(recalls),
+            "mean": float(np.mean(recalls)),
+            "min": float(np.min(recalls)),
+            "below_099": float(np.mean(np.asarray(recalls) < 0.99)),
+            "zero": int(sum(r == 0 for r in recalls)),
+            "query_ms": common.summary_ms(seconds),
+            "ids": ids,
+        }
+    return out
+
+
+def worker_evidence(data_dir: str, folder: str) -> dict:
+    """Evidence recall through the retriever, and, from the same candidates, the former rank-only fusion."""
+    from advisor.kb.store import KnowledgeBase
+    from advisor.retrieval import retriever as retrieval
+
+    embedder = scale_corpus.ScaleVectors()
+    settings = common.settings_for(Path(data_dir), Path(folder))
+    kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    ret = retrieval.Retriever(kb, embedder, settings)
+    ret.refresh()
+    labelled, _ = common.labelled_questions(("direct", "paraphrase"))
+    shipped = {"hit@1": 0, "hit@3": 0, "relevant": 0}
+    rrf = {"hit@1": 0, "hit@3": 0}
+    misses: list[str] = []
+    for item in labelled:
+        result = ret.search(item.question, k=EVIDENCE_K)
+        found = [common.contains_quote(h.text, item.quotes) for h in result.hits]
+        shipped["hit@1"] += bool(found[:1] and found[0])
+        shipped["hit@3"] += any(found)
+        shipped["relevant"] += result.relevant
+        if not any(found):
+            misses.append(item.question)
+        # The former fusion (equal-weight RRF over the same dense and lexical candidates).
+        vector = embedder.embed([item.question])[0]
+        dense = kb.query(vector.tolist(), retrieval.CANDIDATES)
+        lexical = ret.lexical.top(item.question, retrieval.CANDIDATES)
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (60 + rank + 1)
+        order = sorted(fused, key=lambda c: -fused[c])[:EVIDENCE_K]
+        texts = kb.collection.fetch(order)
+        found = [common.contains_quote(texts[c][0], item.quotes) for c in order if c in texts]
+        rrf["hit@1"] += bool(found[:1] and found[0])
+        rrf["hit@3"] += any(found)
+    embedder.save()
+    n = len(labelled)
+    return {
+        "chunks": len(kb.manifest.live_chunk_ids()),
+        "questions": n,
+        "shipped": {k: v / n for k, v in shipped.items()},
+        "rrf": {k: v / n for k, v in rrf.items()},
+        "misses": misses,
+    }
+
+
+def in_subprocess(kind: str, *args: str, anchor: bool = False) -> dict:
+    tree = bench_ingest.anchor_tree() if anchor else None
+    roots = [str(tree)] if tree else []
+    code = (
+        "import json, sys; roots = json.loads(sys.argv[1]); sys.path[:0] = roots; import bench_recall as b; "
+        "sys.path[:0] = roots; print('RESULT ' + json.dumps(getattr(b, 'worker_' + sys.argv[2])(*sys.argv[3:])))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps([*roots, str(common.BENCH_DIR)]), kind, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"recall worker {kind} failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    return dict(json.loads(lines[-1][len("RESULT ") :]))
+
+
+def same_share(a: dict, b: dict) -> dict[str, float]:
+    return {
+        name: sum(x == y for x, y in zip(a["sets"][name]["ids"], b["sets"][name]["ids"], strict=True))
+        / len(a["sets"][name]["ids"])
+        for name in a["sets"]
+    }
+
+
+def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), evidence_size: int = 10_000) -> common.Section:
+    section = common.Section(
+        "recall", "10. Dense recall and evidence recall at scale (issue 13)", load_before=common.load()
+    )
+    started = time.perf_counter()
+    dense_rows = []
+    for size in sizes:
+        folder = scale_corpus.folder(size)
+        row: dict = {"size": size}
+        for side in ("ours", "anchor"):
+            data_dir, build = bench_ingest.store(size, anchor=side == "anchor")
+            moved = "100" if size >= 100_000 else "0"
+            first = in_subprocess("dense", str(data_dir), str(folder), moved, anchor=side == "anchor")
+            second = in_subprocess("dense", str(data_dir), str(folder), moved, anchor=side == "anchor")
+            row[side] = {"first": first, "same": same_share(first, second), "build": build}
+        dense_rows.append(row)
+        print(
+            f"dense {size}: "
+            + json.dumps(
+                {s: {k: v for k, v in row[s]["first"]["sets"].items()} for s in ("ours", "anchor")}, default=str
+            )[:600],
+            flush=True,
+        )
+    evidence: dict[str, dict] = {}
+    for label, size in (("article alone", 0), ("with the pydoc distractors", evidence_size)):
+        evidence[label] = {}
+        for side in ("ours", "anchor"):
+            data_dir, _ = bench_ingest.store(size, anchor=side == "anchor")  # size 0: the article alone
+            folder = scale_corpus.folder(size)
+            evidence[label][side] = in_subprocess("evidence", str(data_dir), str(folder), anchor=side == "anchor")
+    section.data = {"dense": _strip_ids(dense_rows), "evidence": evidence, "anchor_commit": bench_ingest.ANCHOR}
+    section.rows = _rows(dense_rows, evidence)
+    section.body = render(dense_rows, evidence)
+    section.seconds = time.perf_counter() - started
+    section.load_after = common.load()
+    return section
+
+
+def _strip_ids(rows: list[dict]) -> list[dict]:
+    out = json.loads(json.dumps(rows))
+    for row in out:
+        for side in ("ours", "anchor"):
+            for stats in row[side]["first"]["sets"].values():
+                stats.pop("ids", None)
+    return out
+
+
+def _rows(dense_rows: list[dict], evidence: dict) -> list[tuple[str, str, str, str]]:
+    career = [
+        (
+            r["ours"]["first"]["chunks"],
+            r["ours"]["first"]["sets"]["career questions"]["mean"],
+            r["anchor"]["first"]["sets"]["career questions"]["mean"],
+        )
+        for r in dense_rows
+    ]
+    same = [r["ours"]["same"]["career questions"] for r in dense_rows]
+    same_anchor = [r["anchor"]["same"]["career questions"] for r in dense_rows]
+    ev = evidence["with the pydoc distractors"]
+    return [
+        (
+            "dense recall@20 vs exact (career questions), " + " / ".join(f"{c:,}" for c, _, _ in career) + " chunks",
+            " / ".join(f"{o:.3f}" for _, o, _ in career),
+            "today's path: " + " / ".join(f"{a:.3f}" for _, _, a in career),
+            f"target ≥ 0.99: {common.verdict(all(o >= 0.99 for _, o, _ in career))}",
+        ),
+        (
+            "same 20 chunks in two processes (share of questions)",
+            " / ".join(f"{s:.0%}" for s in same),
+            "today's path: " + " / ".join(f"{s:.0%}" for s in same_anchor),
+            f"target 100%: {common.verdict(all(s == 1.0 for s in same))}",
+        ),
+        (
+            f"evidence recall @1 / @3 with {ev['ours']['chunks']:,} chunks (article + pydoc)",
+            f"{ev['ours']['shipped']['hit@1']:.1%} / {ev['ours']['shipped']['hit@3']:.1%}",
+            f"today's path: {ev['anchor']['shipped']['hit@1']:.1%} / {ev['anchor']['shipped']['hit@3']:.1%}",
+            "target ≥ 90% / 95%: "
+            + common.verdict(ev["ours"]["shipped"]["hit@1"] >= 0.9 and ev["ours"]["shipped"]["hit@3"] >= 0.95),
+        ),
+    ]
+
+
+def render(dense_rows: list[dict], evidence: dict) -> str:
+    dense_lines = []
+    for r in dense_rows:
+        for name in r["ours"]["first"]["sets"]:
+            cells = []
+            for side in ("ours", "anchor"):
+                s = r[side]["first"]["sets"][name]
+                cells.append(
+                    f"{s['mean']:.4f} (min {s['min']:.2f}, {s['below_099']:.0%} below 0.99, {s['zero']} at 0) · "
+                    f"same in 2 processes {r[side]['same'][name]:.0%} · query p50 {s['query_ms']['p50']:.1f} ms"
+                )
+            dense_lines.append(
+                f"| {r['ours']['first']['chunks']:,} | {name} ({s['n']}) | **{cells[0]}** | {cells[1]} |"
+            )
+    ev_lines = []
+    for label, sides in evidence.items():
+        o, a = sides["ours"], sides["anchor"]
+        ev_lines.append(
+            f"| {label} | {o['chunks']:,} | **{o['shipped']['hit@1']:.1%} / {o['shipped']['hit@3']:.1%}** | "
+            f"{o['rrf']['hit@1']:.1%} / {o['rrf']['hit@3']:.1%} | {a['shipped']['hit@1']:.1%} / {a['shipped']['hit@3']:.1%} | "
+            f"{o['shipped']['relevant']:.0%} / {a['shipped']['relevant']:.0%} |"
+        )
+    misses = evidence["with the pydoc distractors"]["ours"]["misses"]
+    miss_text = "\n".join(f"- {q}" for q in misses) or "- (none)"
+    return f"""Command: `python benchmarks/bench_recall.py --write`. Stores built by `sync_folder` (ours: this checkout; today's
+path: the advisor at `{bench_ingest.ANCHOR}`), vectors real for the article and pydoc chunks, random for synthetic ones.
+
+Dense recall@{K} of `KnowledgeBase.query` against exact search (mean over the questions):
+
+| chunks | questions | **ours** | today's path |
+|---|---|---|---|
+{chr(10).join(dense_lines)}
+
+Evidence recall @1 / @3 (`Retriever.search(question, k=3)`, a hit contains the position's quote; 122 questions):
+
+| store | chunks | **ours** | ours' candidates, former RRF | today's path | judged in scope (ours / today's) |
+|---|---|---|---|---|---|
+{chr(10).join(ev_lines)}
+
+Ours' misses at 3 with the distractors:
+{miss_text}"""
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    result = run(tuple(int(a) for a in args) or (1_000, 10_000, 100_000))
+    if "--write" in sys.argv:
+        common.write_section(common.BENCH_DIR / "RESULTS.md", result)
+    print(result.body)
