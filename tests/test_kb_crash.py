@@ -4,7 +4,8 @@ A child process adds one of two versions of a set of documents (each add replace
 or rebuilds the collection; the parent kills it at a random moment of its work, then checks the
 store from a fresh client: each document in the manifest has all its chunks and is exactly one of
 its two versions, the only disagreements are leftovers (stray chunks, a half-built collection), and
-the next write (or ``kb verify --repair``) clears them. The lexical index is checked the same way: a fresh
+the next write (or ``kb verify --repair``) clears them. A streaming ingest of many documents killed midway keeps
+the documents it committed, whole, and the rerun embeds only the others. The lexical index is checked the same way: a fresh
 reader brings it up to date by the diff and finds it whole, holding exactly the manifest's chunks with the
 terms their texts make (``kbm.check``), whatever moment the kill hit. Runs on the embedded store and on a server.
 """
@@ -22,6 +23,7 @@ import pytest
 
 from advisor.kb import ingest
 from advisor.kb import maintenance as kbm
+from advisor.kb.chunking import chunk_document
 from advisor.kb.loaders import load_path
 from advisor.kb.store import KnowledgeBase
 from tests.servers import chroma_server, store_env, store_settings, store_url  # noqa: F401  (fixtures)
@@ -138,3 +140,73 @@ def test_a_writer_killed_at_random_points_leaves_documents_whole_and_the_store_r
     assert all(kb.manifest.documents[t].source.startswith(str(folders["two"])) for t in TOPICS)
     assert ingest.add_paths(kb, embedder, [folders["two"]]).changed == []
     print(f"{KILLS} kills, {left_something} left leftovers for the next write to repair")
+
+
+STREAM_WORKER = """
+import sys
+from pathlib import Path
+from advisor.kb import ingest
+from advisor.kb.loaders import load_path
+from advisor.kb.store import KnowledgeBase
+from advisor.settings import load_settings
+from tests.test_ingest_stream import HashVectors
+
+class Paced(HashVectors):
+    def embed(self, texts):
+        import time
+        time.sleep(0.002 * len(texts))  # a model's pace, so the kill lands in the middle of the stream
+        return super().embed(texts)
+
+settings = load_settings()
+kb = KnowledgeBase(settings, HashVectors.name, HashVectors.dimension)
+print("ready", flush=True)
+with kb.write_lock(), ingest.Batch(kb, Paced(), commit_every=float(sys.argv[2])) as batch:
+    for path in sorted(Path(sys.argv[1]).iterdir()):
+        batch.add(load_path(path, settings.max_document_bytes), "upload")
+print("done", flush=True)
+"""
+
+
+def test_a_streaming_ingest_killed_midway_keeps_whole_documents_and_a_rerun_embeds_only_the_rest(
+    tmp_path: Path,
+    store_url: str | None,  # noqa: F811
+) -> None:
+    from tests.test_ingest_stream import HashVectors, folder
+
+    settings = store_settings(tmp_path, store_url, knowledge_dir=tmp_path / "knowledge", leftover_grace=0.0)
+    docs = folder(tmp_path / "docs", 40, paragraphs=4)
+    files = sorted(docs.iterdir())
+    chunks = {
+        f.stem: len(chunk_document(d.doc_id, d.text, settings.chunk_tokens, settings.chunk_overlap))
+        for f in files
+        for d in [load_path(f, settings.max_document_bytes)]
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STREAM_WORKER, str(docs), "0.2"],
+        env=store_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    kb = KnowledgeBase(settings, HashVectors.name, HashVectors.dimension)
+    deadline = time.monotonic() + 120
+    while not kb.manifest.documents and time.monotonic() < deadline:  # wait for the first commit
+        time.sleep(0.05)
+        kb.reload_manifest()
+    time.sleep(random.Random(13).uniform(0.0, 0.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+
+    kb = KnowledgeBase(settings, HashVectors.name, HashVectors.dimension)
+    committed = sorted(kb.manifest.documents)
+    present = kb.collection.all_ids()
+    assert 0 < len(committed) < len(files), "the kill should land between the first and the last commit"
+    assert committed == [f.stem for f in files[: len(committed)]]  # documents are committed in order
+    assert all(set(d.chunk_ids) <= present for d in kb.manifest.documents.values())
+
+    again = HashVectors()
+    report = ingest.add_paths(kb, again, [docs])
+    assert report.count("unchanged") == len(committed) and report.count("added") == len(files) - len(committed)
+    assert again.texts == sum(n for stem, n in chunks.items() if stem not in committed)
+    assert kbm.check(kb).ok
