@@ -90,5 +90,8 @@ def run(advisor=None) -> common.Section:  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
+    begun = time.perf_counter()
     result = run()
+    result.seconds = time.perf_counter() - begun
     print(result.body)
+    common.write_section(Path(__file__).resolve().parent / "RESULTS.md", result)
