@@ -58,12 +58,12 @@ def _dirty() -> bool:
     return bool(out.strip())
 
 
-def store(size: int, anchor: bool, fresh: bool = False) -> tuple[Path, dict]:
+def store(size: int, anchor: bool, fresh: bool = False, synthetic: bool = True) -> tuple[Path, dict]:
     """A data dir holding the ``size`` folder ingested by ours (this checkout) or today's path, and its build
     record (the ingest's measurements). Kept under benchmarks/.cache/stores and reused while the code is the
     same, unless ``fresh``."""
     commit = ANCHOR if anchor else head_commit()
-    target = STORES / f"{'anchor' if anchor else 'ours'}-{size}"
+    target = STORES / f"{'anchor' if anchor else 'ours'}-{size}{'' if synthetic else '-real'}"
     record_file = target / "build.json"
     if not fresh and record_file.exists() and (anchor or not _dirty()):
         record = json.loads(record_file.read_text())
@@ -71,7 +71,7 @@ def store(size: int, anchor: bool, fresh: bool = False) -> tuple[Path, dict]:
             return target / "data", record
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    folder = scale_corpus.folder(size)
+    folder = scale_corpus.folder(size, synthetic)
     record = in_subprocess("ingest", str(folder), str(target / "data"), code_root=anchor_tree() if anchor else None)
     record["commit"] = commit
     record["load"] = common.load()

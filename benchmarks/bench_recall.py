@@ -162,7 +162,10 @@ def same_share(a: dict, b: dict) -> dict[str, float]:
     }
 
 
-def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), evidence_size: int = 10_000) -> common.Section:
+EVIDENCE_SIZE = 11_000  # the article and all of the pydoc corpus (no synthetic text): ~10.9k distractor chunks
+
+
+def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), evidence_size: int = EVIDENCE_SIZE) -> common.Section:
     section = common.Section(
         "recall", "10. Dense recall and evidence recall at scale (issue 13)", load_before=common.load()
     )
@@ -189,8 +192,9 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), evidence_size: int = 
     for label, size in (("article alone", 0), ("with the pydoc distractors", evidence_size)):
         evidence[label] = {}
         for side in ("ours", "anchor"):
-            data_dir, _ = bench_ingest.store(size, anchor=side == "anchor")  # size 0: the article alone
-            folder = scale_corpus.folder(size)
+            # size 0: the article alone; else the article and real distractors only
+            data_dir, _ = bench_ingest.store(size, anchor=side == "anchor", synthetic=False)
+            folder = scale_corpus.folder(size, synthetic=False)
             evidence[label][side] = in_subprocess("evidence", str(data_dir), str(folder), anchor=side == "anchor")
     section.data = {"dense": _strip_ids(dense_rows), "evidence": evidence, "anchor_commit": bench_ingest.ANCHOR}
     section.rows = _rows(dense_rows, evidence)

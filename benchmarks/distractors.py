@@ -162,8 +162,8 @@ def warm(folder: Path | None = None) -> int:
     """Embed the article and the pydoc corpus as ingest would (title, section and text), saving as it goes."""
     import time
 
+    from advisor.kb.batch import embed_text
     from advisor.kb.chunking import chunk_document
-    from advisor.kb.ingest import embed_text
     from advisor.kb.loaders import load_path
 
     cache = CachedVectors()

@@ -28,12 +28,13 @@ import distractors
 SYNTHETIC_TITLE = "Synthetic career notes"
 
 
-def folder(size: int) -> Path:
-    """A knowledge folder of about ``size`` chunks (see the module docstring); cached."""
+def folder(size: int, synthetic: bool = True) -> Path:
+    """A knowledge folder of about ``size`` chunks (see the module docstring); cached. Without ``synthetic`` it
+    stops when the pydoc corpus runs out (all of it: ~11k chunks of real text)."""
     from advisor.kb.chunking import chunk_document
     from advisor.kb.loaders import load_path
 
-    target = distractors.CACHE / f"scale-{size}"
+    target = distractors.CACHE / (f"scale-{size}" if synthetic else f"scale-{size}-real")
     done = target / ".complete"
     if done.exists():
         return target
@@ -49,7 +50,7 @@ def folder(size: int) -> Path:
         total += len(chunk_document(doc.doc_id, doc.text))
     corpus = common.Corpus(seed=size)
     number = 0
-    while total < size:
+    while synthetic and total < size:
         text = corpus.document(f"{SYNTHETIC_TITLE} {number}", sections=8, paragraphs=10)
         name = f"synthetic-{number:04d}.md"
         (target / name).write_text(text, encoding="utf-8")

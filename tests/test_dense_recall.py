@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 
 from advisor.kb import ingest
-from advisor.kb.collection import HNSW_SYNC_THRESHOLD
+from advisor.kb.collection import HNSW_EF_SEARCH, HNSW_SYNC_THRESHOLD
 from advisor.kb.store import KnowledgeBase
 from advisor.settings import Settings
 from tests.conftest import make_settings
 from tests.servers import store_env
 
-pytestmark = pytest.mark.slow  # ~2,000 chunks through the real ingest and Chroma (no model)
+# The store of ~2,000 chunks goes through the real ingest and Chroma (no model): its tests are in the slow tier.
 
 DIM = 384
 K = 20
@@ -119,6 +119,7 @@ def recall_at_k(kb: KnowledgeBase, vectors: np.ndarray) -> list[float]:
     return out
 
 
+@pytest.mark.slow
 def test_a_small_document_added_before_many_unrelated_ones_keeps_its_nearest_neighbours(store: Settings) -> None:
     kb = KnowledgeBase(store, ClusterVectors.name, DIM)
     assert len(kb.live_ids()) > 2000 and len(kb.manifest.documents) == DOCS + 1
@@ -127,6 +128,7 @@ def test_a_small_document_added_before_many_unrelated_ones_keeps_its_nearest_nei
     assert min(recalls) >= 0.9, sorted(recalls)[:5]
 
 
+@pytest.mark.slow
 def test_the_store_s_index_is_saved_after_every_write(store: Settings) -> None:
     kb = KnowledgeBase(store, ClusterVectors.name, DIM)
     settings = kb.collection.index_settings()
@@ -160,6 +162,7 @@ def ask_in_a_new_process(settings: Settings, vectors: np.ndarray) -> list[list[s
     return list(json.loads(proc.stdout))
 
 
+@pytest.mark.slow
 def test_the_same_questions_return_the_same_chunks_in_every_process(store: Settings) -> None:
     vectors = questions()
     first = ask_in_a_new_process(store, vectors)
@@ -167,3 +170,27 @@ def test_the_same_questions_return_the_same_chunks_in_every_process(store: Setti
     assert first == second
     kb = KnowledgeBase(store, ClusterVectors.name, DIM)
     assert [[cid for cid, _ in kb.query(v.tolist(), K)] for v in vectors] == first
+
+
+def test_a_store_made_with_chroma_s_former_defaults_is_searched_wide_and_updated_by_its_next_write(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, knowledge_dir=tmp_path / "knowledge")
+    embedder = ClusterVectors()
+    kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    name = kb.collection.name
+    kb.client.delete_collection(name)  # as an advisor before this change made it: legacy metadata, no configuration
+    kb.client.create_collection(name, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    old = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    assert old.collection.index_settings()["ef_search"] == 100
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "career.md").write_text(document("Career notes", 3), encoding="utf-8")
+    report = ingest.add_paths(old, embedder, [docs])
+
+    assert any("updated the vector index settings" in note for note in report.repaired)
+    tuned = KnowledgeBase(settings, embedder.name, embedder.dimension).collection.index_settings()
+    assert (tuned["ef_search"], tuned["sync_threshold"]) == (HNSW_EF_SEARCH, HNSW_SYNC_THRESHOLD)
+    assert len(old.query(questions()[0].tolist(), K)) == min(K, len(old.live_ids()))
+    assert ingest.add_paths(old, embedder, [docs]).repaired == []  # once only

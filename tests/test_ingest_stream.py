@@ -16,6 +16,7 @@ import pytest
 
 from advisor.errors import ProviderError
 from advisor.kb import ingest
+from advisor.kb.batch import EMBED_BATCH, Batch
 from advisor.kb.chunking import chunk_document
 from advisor.kb.loaders import load_path
 from advisor.kb.store import KnowledgeBase
@@ -82,14 +83,14 @@ def test_small_documents_share_embedding_batches_and_one_manifest_commit(store, 
     embedder = HashVectors()
     before = kb.manifest.generation
 
-    with kb.write_lock(), ingest.Batch(kb, embedder, commit_every=3600) as batch:
+    with kb.write_lock(), Batch(kb, embedder, commit_every=3600) as batch:
         for path in files:
             batch.add(load_path(path, settings.max_document_bytes), "upload")
 
     assert kb.manifest.generation == before + 1  # one commit, not one per document
     chunks = len(kb.live_ids())
     assert len(kb.manifest.documents) == 30 and embedder.texts == chunks == kb.collection.count()
-    assert embedder.calls == -(-chunks // ingest.EMBED_BATCH)  # full batches across documents
+    assert embedder.calls == -(-chunks // EMBED_BATCH)  # full batches across documents
     assert whole(kb)
 
 
@@ -122,7 +123,7 @@ def test_a_document_larger_than_a_write_batch_is_written_in_parts_and_committed_
     doc = load_path(path, settings.max_document_bytes)
     embedder = HashVectors()
 
-    with kb.write_lock(), ingest.Batch(kb, embedder, write_batch=50) as batch:
+    with kb.write_lock(), Batch(kb, embedder, write_batch=50) as batch:
         change = batch.add(doc, "upload")
         written = kb.collection.count()  # in Chroma already, in the manifest not yet
         assert doc.doc_id not in kb.manifest.documents
@@ -143,7 +144,7 @@ def test_a_failure_keeps_what_was_committed_and_the_rerun_embeds_only_the_rest(s
     ]
     failing = HashVectors(fail_after=sum(sizes[:6]) + 3)  # the model fails inside the seventh document
 
-    with pytest.raises(ProviderError), kb.write_lock(), ingest.Batch(kb, failing, commit_every=0) as batch:
+    with pytest.raises(ProviderError), kb.write_lock(), Batch(kb, failing, commit_every=0) as batch:
         for f in files:
             batch.add(load_path(f, settings.max_document_bytes), "upload")
 

@@ -145,7 +145,7 @@ def test_a_writer_killed_at_random_points_leaves_documents_whole_and_the_store_r
 STREAM_WORKER = """
 import sys
 from pathlib import Path
-from advisor.kb import ingest
+from advisor.kb.batch import Batch
 from advisor.kb.loaders import load_path
 from advisor.kb.store import KnowledgeBase
 from advisor.settings import load_settings
@@ -160,7 +160,7 @@ class Paced(HashVectors):
 settings = load_settings()
 kb = KnowledgeBase(settings, HashVectors.name, HashVectors.dimension)
 print("ready", flush=True)
-with kb.write_lock(), ingest.Batch(kb, Paced(), commit_every=float(sys.argv[2])) as batch:
+with kb.write_lock(), Batch(kb, Paced(), commit_every=float(sys.argv[2])) as batch:
     for path in sorted(Path(sys.argv[1]).iterdir()):
         batch.add(load_path(path, settings.max_document_bytes), "upload")
 print("done", flush=True)

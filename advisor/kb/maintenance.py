@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.kb.ingest import EMBED_BATCH, WRITE_BATCH, Progress, embed_text, repair
+from advisor.kb.batch import EMBED_BATCH, WRITE_BATCH, embed_text
+from advisor.kb.ingest import Progress, repair
 from advisor.kb.store import KnowledgeBase
 from advisor.providers.embeddings import Embedder
 from advisor.retrieval.lexical import tokenize
