@@ -95,14 +95,22 @@ def pydoc_folder(limit: int | None = None) -> Path:
     return subset
 
 
-class NoModel:
-    """For runs that must use cached vectors only: a miss fails at once instead of loading the model."""
+class LazyModel:
+    """The real local model, loaded on the first text the cache doesn't hold (a warm cache never loads it)."""
 
     name = "all-MiniLM-L6-v2"
     dimension = 384
 
+    def __init__(self) -> None:
+        self._model: Any = None
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        raise RuntimeError(f"{len(texts)} text(s) are not in the vector cache; run benchmarks/distractors.py first")
+        if self._model is None:
+            from advisor.providers.embeddings import LocalEmbedder
+
+            # One thread: on a busy 2-core machine onnxruntime's second spinning thread costs more than it gives.
+            self._model = LocalEmbedder(threads=1)
+        return np.asarray(self._model.embed(texts), dtype=np.float32)
 
 
 def _key(text: str) -> bytes:
@@ -113,11 +121,7 @@ class CachedVectors:
     """The real embedder with an on-disk cache of its vectors (``save()`` writes new ones). Counts misses."""
 
     def __init__(self, inner: Any = None, path: Path | None = None) -> None:
-        if inner is None:
-            from advisor.providers.embeddings import LocalEmbedder
-
-            # One thread: on a busy 2-core machine onnxruntime's second spinning thread costs more than it gives.
-            inner = LocalEmbedder(threads=1)
+        inner = LazyModel() if inner is None else inner
         self.inner = inner
         self.name = inner.name
         self.dimension = int(inner.dimension)

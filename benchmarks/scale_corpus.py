@@ -42,7 +42,7 @@ def folder(size: int, synthetic: bool = True) -> Path:
     target.mkdir(parents=True)
     shutil.copy(common.ARTICLE, target / common.ARTICLE.name)
     total = len(chunk_document("article", common.article_body()))
-    for path in sorted(distractors.pydoc_folder().glob("*.txt")):
+    for path in sorted(distractors.pydoc_folder().glob("*.txt")) if total < size else []:
         if total >= size:
             break
         doc = load_path(path, 50_000_000)

@@ -119,3 +119,41 @@ def test_the_api_benchmark_compares_the_same_answers_and_measures_throughput(adv
     assert data["api"]["p50"] > 0 and data["in_process"]["p50"] > 0
     assert set(data["throughput_answers_per_s"]) == {1, 4, 8}
     assert all(rate > 0 for rate in data["throughput_answers_per_s"].values())
+
+
+@pytest.fixture
+def scale_cache(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The scale benchmarks' cache (folders, vectors, stores, the anchor's tree) in a temp dir."""
+    import distractors
+
+    cache, distractors.CACHE = distractors.CACHE, tmp_path / "cache"
+    try:
+        yield distractors.CACHE
+    finally:
+        distractors.CACHE = cache
+
+
+def test_the_ingest_benchmark_runs_ours_today_s_path_and_chroma_alone(scale_cache: Path) -> None:
+    import bench_ingest
+
+    section = bench_ingest.run(sizes=(0,))
+    (size,) = section.data["sizes"]
+    ours, anchor = size["ours"], size["anchor"]
+    assert ours["chunks"] == anchor["chunks"] == size["floor"]["chunks"] > 10 and not ours["errors"]
+    assert ours["code"] == str(common.ROOT) != anchor["code"]  # today's path really ran from its own tree
+    assert ours["parts"]["chroma_write"] > 0 and anchor["parts"]["chroma_write"] > 0
+    assert ours["peak_rss_mb"] > 50 and len(section.rows) == 2
+
+
+def test_the_recall_benchmark_measures_dense_recall_agreement_and_evidence(scale_cache: Path) -> None:
+    import bench_recall
+
+    section = bench_recall.run(sizes=(0,), evidence_size=0)
+    (row,) = section.data["dense"]
+    for side in ("ours", "anchor"):
+        career = row[side]["first"]["sets"]["career questions"]
+        assert career["n"] == 122 and 0 < career["mean"] <= 1
+        assert row[side]["same"]["career questions"] == 1.0  # 21 chunks: exact either way
+    for sides in section.data["evidence"].values():
+        assert sides["ours"]["questions"] == 122 and 0 < sides["ours"]["shipped"]["hit@3"] <= 1
+    assert len(section.rows) == 3
