@@ -103,7 +103,7 @@ def test_a_stored_turn_keeps_the_real_answer_its_sources_and_figures(settings: S
     assert reply == stored
     assert reply.content == answer.text and "$200K–$380K" in reply.content
     assert reply.sources == answer.to_dict()["sources"] and reply.sources
-    assert reply.details["usage"]["total_tokens"] == answer.usage.total_tokens > 0
+    assert reply.details["usage"]["total_tokens"] == answer.usage.total_tokens  # 0: grounded asks no model
     assert again.history() == [{"role": "user", "content": ML_PAY}, {"role": "assistant", "content": answer.text}]
 
 
@@ -355,8 +355,9 @@ def test_chat_continue_resumes_the_last_conversation_and_chat_id_picks_one(tmp_p
     assert resumed.returncode == 0, resumed.stderr
     assert f"(continuing “{ML_PAY}”: 1 earlier turn(s), chat {listed[0]['id']})" in resumed.stdout
     in_context, out_of_context = resumed.stdout.split("advisor> ")[1:3]
-    assert DS_PAY in in_context
-    assert DS_PAY not in out_of_context
+    # In context the answer opens with the pay range; out of context it opens with something else about the role.
+    assert DS_PAY in in_context.strip().split("\n\n")[0]
+    assert DS_PAY not in out_of_context.strip().split("\n\n")[0]
     stored = json.loads(cli(["history", "export", listed[0]["id"], "--format", "json"], tmp_path).stdout)
     assert [m["content"] for m in stored["messages"] if m["role"] == "user"] == [ML_PAY, FOLLOW_UP]
     assert DS_PAY in stored["messages"][3]["content"] and stored["messages"][3]["sources"]

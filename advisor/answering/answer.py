@@ -46,6 +46,7 @@ from advisor.text import CITATION, indefinite
 __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "to_turns"]
 
 SNIPPET_CHARS = 240
+ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored before ingest kept it
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2
 GUIDANCE_HITS = 2
@@ -185,7 +186,8 @@ class Answerer:
         key = (kb.manifest.collection, kb.manifest.generation)
         if self._catalog is None or self._catalog[0] != key:
             records = list(kb.manifest.documents.values())
-            self._catalog = (key, catalog_for(records, kb.collection.fetch))
+            cache = self.settings.data_dir / ENTITY_CACHE
+            self._catalog = (key, catalog_for(records, kb.collection.fetch, cache))
         return self._catalog[1]
 
     def entity_profile(self, entity: str, k: int = PROFILE_HITS) -> list[str]:

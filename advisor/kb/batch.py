@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from advisor.errors import DocumentError
+from advisor.kb import entities
 from advisor.kb.chunking import Chunk, chunk_document
 from advisor.kb.loaders import SourceDocument
 from advisor.kb.manifest import DocumentRecord
@@ -176,7 +177,7 @@ class Batch:
             added=datetime.now(UTC).isoformat(timespec="seconds"),
             chunk_ids=ids,
             origin=origin,
-            meta=doc.meta,
+            meta={**doc.meta, entities.META_KEY: entities.record_meta(doc.text)},
         )
         pending = _Pending(record, old, len(todo))
         self._pending.append(pending)
@@ -199,6 +200,7 @@ class Batch:
             doc.source,
             old.content_hash if old else None,
             doc.content_hash,
+            entities=list(record.meta[entities.META_KEY]["entities"]),
         )
 
     def _embed(self, n: int) -> None:

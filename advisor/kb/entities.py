@@ -19,13 +19,16 @@ patterns and the English morphology; apart, the two would drift on what counts a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
+from pathlib import Path
 from typing import Any
 
 from advisor import vocabulary as vocab_module
+from advisor.fileio import atomic_write
 from advisor.vocabulary import Vocabulary
 
 META_KEY = "learned"  # where a manifest record keeps what was learned from its document
@@ -367,26 +370,32 @@ class EntityCatalog:
         return cls(entities, backgrounds, docs)
 
 
-_learned_cache: dict[tuple[str, str], Learned] = {}  # (content hash, vocabulary digest) -> what was learned
+_memo: dict[str, Learned] = {}  # what this process learned from older records, by content hash and vocabulary
 
 
 def catalog_for(
-    records: Iterable[Any], fetch: Callable[[list[str]], Mapping[str, tuple[str, Mapping[str, Any]]]]
+    records: Iterable[Any],
+    fetch: Callable[[list[str]], Mapping[str, tuple[str, Mapping[str, Any]]]],
+    cache_path: Path | None = None,
 ) -> EntityCatalog:
     """The catalog of a knowledge base from its manifest records. Ingest stores what it learned in each
-    record's ``meta``; a record written before that (an older store) is learned once from its chunks,
-    each under its section heading, and remembered for the process."""
+    record's ``meta``; a record written before that (an older store) is learned once from its chunks, each
+    under its section heading, and kept in ``cache_path`` (a JSON file in the data dir) so that other
+    processes, and this one next time, don't fetch its chunks again."""
     digest = vocab_module.active().digest
     learned = []
     records = list(records)
+    cached = _read_cache(cache_path)
+    added = False
     for record in records:
         saved = (getattr(record, "meta", None) or {}).get(META_KEY) or {}
         stored = Learned.from_meta(saved) if isinstance(saved, dict) else None
         if stored is not None and saved.get("vocabulary") == digest:
             learned.append(stored)
             continue
-        key = (record.content_hash, digest)
-        if key not in _learned_cache:
+        key = f"{record.content_hash}:{digest}"
+        found = _memo.get(key) or Learned.from_meta(cached.get(key) or {})
+        if found is None:
             chunks = fetch(list(record.chunk_ids))
             parts = []
             for cid in record.chunk_ids:
@@ -394,9 +403,25 @@ def catalog_for(
                     text, meta = chunks[cid]
                     heading = str(meta.get("section", "")).rsplit(">", 1)[-1].strip()
                     parts.append(f"## {heading}\n\n{text}" if heading else text)
-            _learned_cache[key] = learn("\n\n".join(parts))
-        learned.append(_learned_cache[key])
+            found = learn("\n\n".join(parts))
+            cached[key] = found.to_meta()
+            added = True
+        _memo[key] = found
+        learned.append(found)
+    if added and cache_path is not None:
+        live = {f"{r.content_hash}:{digest}" for r in records}
+        atomic_write(cache_path, json.dumps({k: v for k, v in cached.items() if k in live}, sort_keys=True))
     return EntityCatalog.merged(learned, [str(getattr(r, "doc_id", "")) for r in records])
+
+
+def _read_cache(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # missing or damaged: learned again and rewritten
+    return data if isinstance(data, dict) else {}
 
 
 def record_meta(text: str) -> dict[str, Any]:
