@@ -45,30 +45,35 @@ def anchor_tree(commit: str = ANCHOR) -> Path:
     return target
 
 
-def head_commit() -> str:
-    return common.machine()["commit"]
+# What a store's content depends on: a store of ours is rebuilt when one of these changed since it was built.
+STORE_CODE = (
+    "advisor/kb",
+    "advisor/retrieval/lexical.py",
+    "advisor/retrieval/lexical_index.py",
+    "advisor/retrieval/postings.py",
+)
 
 
-def _dirty() -> bool:
-    """Uncommitted changes to the advisor package: a store of ours built earlier may not be this code's."""
-    out = subprocess.run(
-        ["git", "-C", str(common.ROOT), "status", "--porcelain", "advisor"], capture_output=True, text=True
-    ).stdout
-    return bool(out.strip())
+def store_code_version() -> str:
+    """The last commit that changed the code a store is built with, marked when that code has local changes."""
+    git = ["git", "-C", str(common.ROOT)]
+    last = subprocess.run([*git, "log", "-1", "--format=%h", "--", *STORE_CODE], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", *STORE_CODE], capture_output=True, text=True)
+    return last.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def store(size: int, anchor: bool, fresh: bool = False, synthetic: bool = True) -> tuple[Path, dict]:
     """A data dir holding the ``size`` folder ingested by ours (this checkout) or today's path, and its build
     record (the ingest's measurements). Kept under benchmarks/.cache/stores and reused while the code is the
     same, unless ``fresh``."""
-    commit = ANCHOR if anchor else head_commit()
+    commit = ANCHOR if anchor else store_code_version()
     target = (
         scale_corpus.distractors.CACHE
         / "stores"
         / f"{'anchor' if anchor else 'ours'}-{size}{'' if synthetic else '-real'}"
     )
     record_file = target / "build.json"
-    if not fresh and record_file.exists() and (anchor or not _dirty()):
+    if not fresh and record_file.exists() and not commit.endswith("+dirty"):
         record = json.loads(record_file.read_text())
         if record.get("commit") == commit:
             return target / "data", record

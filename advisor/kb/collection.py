@@ -177,6 +177,22 @@ class ChunkCollection:
                 out[cid] = [float(x) for x in vec]
         return out
 
+    def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to each of the given chunks that exist (from their stored vectors)."""
+        import numpy as np
+
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        out: dict[str, float] = {}
+        for start in range(0, len(ids), BATCH):
+            got = self.chroma.get(ids=ids[start : start + BATCH], include=["embeddings"])
+            if not got["ids"]:
+                continue
+            stored = np.asarray(got["embeddings"], dtype=np.float32)
+            sims = stored @ query / np.clip(np.linalg.norm(stored, axis=1), 1e-12, None)
+            out.update(zip(got["ids"], (float(s) for s in sims), strict=True))
+        return out
+
     def nearest(self, vectors: list[Any], n: int) -> list[list[tuple[str, float]]]:
         """The ``n`` nearest chunks of each vector as (chunk id, cosine similarity), best first."""
         res = self.chroma.query(query_embeddings=vectors, n_results=n, include=["distances"])

@@ -245,6 +245,11 @@ class KnowledgeBase:
             self._live_cache = cached
         return cached[1]
 
+    def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to the given live chunks (others are left out)."""
+        live = self.live_ids()
+        return self.collection.similarities(vector, [cid for cid in ids if cid in live])
+
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
         """Nearest live chunks by cosine similarity (1 - distance), best first; equal similarities by chunk ID.
 
