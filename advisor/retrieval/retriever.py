@@ -155,7 +155,7 @@ class Retriever:
         best = max((s for _, s in dense), default=0.0)
         best_lexical = lexical[0][1] if lexical else 0.0
         # In scope when the meaning is close, or when it is fairly close and the words match well
-        # ("How big are pay differences between the titles?" is short on meaning, long on terms).
+        # (a short question of many exact terms is short on meaning, long on terms).
         s = self.settings
         relevant = best >= s.relevance_threshold or (
             best >= s.relevance_threshold - 0.1 and best_lexical >= s.lexical_threshold
