@@ -62,7 +62,9 @@ def store_code_version() -> str:
     return last.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def store(size: int, anchor: bool, fresh: bool = False, synthetic: bool = True) -> tuple[Path, dict]:
+def store(
+    size: int, anchor: bool, fresh: bool = False, synthetic: bool = True, article_only: bool = False
+) -> tuple[Path, dict]:
     """A data dir holding the ``size`` folder ingested by ours (this checkout) or today's path, and its build
     record (the ingest's measurements). Kept under benchmarks/.cache/stores and reused while the code is the
     same, unless ``fresh``."""
@@ -70,7 +72,7 @@ def store(size: int, anchor: bool, fresh: bool = False, synthetic: bool = True) 
     target = (
         scale_corpus.distractors.CACHE
         / "stores"
-        / f"{'anchor' if anchor else 'ours'}-{size}{'' if synthetic else '-real'}"
+        / f"{'anchor' if anchor else 'ours'}-{size}{'' if synthetic else '-real'}{'-article' if article_only else ''}"
     )
     record_file = target / "build.json"
     if not fresh and record_file.exists() and not commit.endswith("+dirty"):
@@ -79,7 +81,7 @@ def store(size: int, anchor: bool, fresh: bool = False, synthetic: bool = True) 
             return target / "data", record
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    folder = scale_corpus.folder(size, synthetic)
+    folder = scale_corpus.folder(size, synthetic, article_only)
     record = in_subprocess("ingest", str(folder), str(target / "data"), code_root=anchor_tree() if anchor else None)
     record["commit"] = commit
     record["load"] = common.load()

@@ -171,7 +171,8 @@ def warm(folder: Path | None = None) -> int:
     from advisor.kb.loaders import load_path
 
     cache = CachedVectors()
-    paths = [common.ARTICLE, *sorted((folder or pydoc_folder()).glob("*.txt"))]
+    root = folder or pydoc_folder()
+    paths = [common.ARTICLE, *sorted(p for p in root.iterdir() if p.suffix in (".txt", ".md"))]
     began = time.perf_counter()
     total = 0
     for number, path in enumerate(paths, 1):

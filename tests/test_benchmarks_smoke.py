@@ -152,8 +152,10 @@ def test_the_recall_benchmark_measures_dense_recall_agreement_and_evidence(scale
     (row,) = section.data["dense"]
     for side in ("ours", "anchor"):
         career = row[side]["first"]["sets"]["career questions"]
-        assert career["n"] == 122 and 0 < career["mean"] <= 1
-        assert row[side]["same"]["career questions"] == 1.0  # 21 chunks: exact either way
+        assert career["n"] > 300 and 0 < career["mean"] <= 1  # the three career articles' questions
     for sides in section.data["evidence"].values():
-        assert sides["ours"]["questions"] == 122 and 0 < sides["ours"]["shipped"]["hit@3"] <= 1
+        for side in ("ours", "anchor"):
+            article = sides[side]["documents"][bench_recall.ARTICLE_ID]
+            assert article["questions"] == 122 and 0 < article["shipped"]["hit@3"] <= 1
+    assert len(section.data["evidence"]["3 career articles + the pydoc distractors"]["ours"]["documents"]) == 3
     assert len(section.rows) == 3

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion.
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by meaning first (see :func:`fuse`).
 
 Returns chunks with their fused score, dense similarity and BM25 score, and how long the embedding and
 the search took (``Retrieval.timings``, for the answer log). Only chunks the manifest lists as live are
@@ -26,9 +26,24 @@ from advisor.providers.embeddings import Embedder
 from advisor.retrieval.lexical_index import LexicalIndex
 from advisor.settings import Settings
 
-RRF_K = 60
+RRF_K = 60  # the former rank-only fusion (reciprocal rank fusion); benchmarks reproduce it with this constant
 CANDIDATES = 20
+# Fusion: a candidate's cosine similarity to the question, plus this much times its BM25 score relative to the
+# question's best BM25 score. Rank-only RRF scored a chunk that merely shares rare words with the question (a
+# pydoc page on "tasks" or "titles") like one that means the same; weighting by meaning keeps unrelated
+# documents from pushing relevant ones out (benchmarks/RESULTS.md, section 10).
+LEXICAL_WEIGHT = 0.2
 TEXT_CACHE = 256  # hit texts kept in memory (about 1 KB each): the top hits of the last few dozen questions
+
+
+def fuse(similarity: dict[str, float], lexical: dict[str, float]) -> list[tuple[str, float]]:
+    """Candidates by fused score, best first (ties by chunk ID): ``similarity`` (every candidate's cosine
+    similarity to the question) plus ``LEXICAL_WEIGHT`` x its BM25 score over the best one in ``lexical``."""
+    top = max(lexical.values(), default=0.0)
+    scores = {
+        cid: sim + (LEXICAL_WEIGHT * lexical.get(cid, 0.0) / top if top > 0 else 0.0) for cid, sim in similarity.items()
+    }
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 @dataclass
@@ -123,13 +138,13 @@ class Retriever:
         embed_s = time.perf_counter() - embed_begun
         dense = self.kb.query(vector.tolist(), CANDIDATES)
         lexical = self.lexical.top(query, CANDIDATES)
-        fused: dict[str, float] = {}
-        for ranking in (dense, lexical):
-            for rank, (cid, _) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         dense_map = dict(dense)
         lexical_map = dict(lexical)
-        order = sorted(fused, key=lambda cid: -fused[cid])
+        # Lexical-only candidates get their similarity from their stored vectors: every candidate is weighed
+        # by meaning (see LEXICAL_WEIGHT).
+        similarity = self.kb.similarities(vector, [cid for cid in lexical_map if cid not in dense_map]) | dense_map
+        fused = dict(fuse(similarity, lexical_map))
+        order = list(fused)
         texts = self._hit_texts(order, k)
         hits: list[Hit] = []
         for cid in order:
@@ -145,7 +160,7 @@ class Retriever:
                     str(meta.get("section", "")),
                     text,
                     fused[cid],
-                    dense_map.get(cid, 0.0),
+                    similarity.get(cid, 0.0),
                     lexical_map.get(cid, 0.0),
                     meta,
                 )
