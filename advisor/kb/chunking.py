@@ -73,31 +73,27 @@ def split_sentences(block: str) -> list[str]:
     return out
 
 
-def _pieces(block: str, max_tokens: int, sizes: dict[str, int] | None = None) -> list[str]:
-    """A block that fits, or its sentences grouped to fit (a sentence longer than the limit is cut by tokens).
-
-    ``sizes`` memoises token counts (text -> tokens): the ones computed here are recorded for the packing step.
-    """
-    sizes = {} if sizes is None else sizes
-    if _count(block, sizes) <= max_tokens or block.lstrip().startswith("|"):
+def _pieces(block: str, max_tokens: int) -> list[str]:
+    """A block that fits, or its sentences grouped to fit (a sentence longer than the limit is cut by tokens)."""
+    if _tokens(block) <= max_tokens or block.lstrip().startswith("|"):
         return [block]
     pieces: list[str] = []
     for sentence in split_sentences(block):
-        ids = _encoding().encode(sentence, disallowed_special=())
-        if len(ids) <= max_tokens:  # decoding its tokens would give the sentence back
-            sizes[sentence] = len(ids)
+        if _tokens(sentence) <= max_tokens:
             pieces.append(sentence)
             continue
+        ids = _encoding().encode(sentence, disallowed_special=())
         for start in range(0, len(ids), max_tokens):
             pieces.append(_encoding().decode(ids[start : start + max_tokens]))
     return pieces
 
 
-def _count(text: str, sizes: dict[str, int]) -> int:
-    n = sizes.get(text)
-    if n is None:
-        n = sizes[text] = count_tokens(text)
-    return n
+# Token counts of pieces seen recently. Chunking asks for the same pieces' sizes several times while packing,
+# and generated documents repeat lines across files (in the pydoc corpus 89% of the sentences of long blocks
+# are repeats): tokenising was most of chunking's cost. Bounded: ~10 MB at most.
+@functools.lru_cache(maxsize=1 << 16)
+def _tokens(text: str) -> int:
+    return count_tokens(text)
 
 
 def table_rows(block: str) -> list[str]:
@@ -117,12 +113,6 @@ def chunk_id(doc_id: str, text: str) -> str:
 def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int = 30) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    # Packing asks for the same pieces' sizes several times; tokenising is most of chunking's cost.
-    sizes: dict[str, int] = {}
-
-    def count(piece: str) -> int:
-        return _count(piece, sizes)
-
     def emit(section: str, parts: list[str]) -> None:
         body = "\n\n".join(parts).strip()
         if not body:
@@ -131,7 +121,7 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int =
         if cid in seen:  # the same text twice in one document: keep one copy
             return
         seen.add(cid)
-        chunks.append(Chunk(cid, doc_id, len(chunks), section, body, count(body)))
+        chunks.append(Chunk(cid, doc_id, len(chunks), section, body, _tokens(body)))
 
     for section, body in split_sections(text):
         current: list[str] = []
@@ -144,12 +134,12 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int =
                 for row in rows:
                     emit(section, [row])
                 continue
-            for piece in _pieces(block, max_tokens, sizes):
-                n = count(piece)
+            for piece in _pieces(block, max_tokens):
+                n = _tokens(piece)
                 if current and size + n > max_tokens:
                     emit(section, current)
-                    tail = current[-1] if overlap and count(current[-1]) <= overlap else None
-                    current, size = ([tail], count(tail)) if tail else ([], 0)
+                    tail = current[-1] if overlap and _tokens(current[-1]) <= overlap else None
+                    current, size = ([tail], _tokens(tail)) if tail else ([], 0)
                 current.append(piece)
                 size += n
         emit(section, current)
