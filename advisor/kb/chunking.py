@@ -88,12 +88,25 @@ def _pieces(block: str, max_tokens: int) -> list[str]:
     return pieces
 
 
-# Token counts of pieces seen recently. Chunking asks for the same pieces' sizes several times while packing,
-# and generated documents repeat lines across files (in the pydoc corpus 89% of the sentences of long blocks
-# are repeats): tokenising was most of chunking's cost. Bounded: ~10 MB at most.
-@functools.lru_cache(maxsize=1 << 16)
-def _tokens(text: str) -> int:
+# Token counts of pieces seen recently. Packing asks for the same pieces' sizes several times, and generated
+# documents repeat lines across files (in the pydoc corpus 89% of the sentences of long blocks are repeats):
+# tokenising was most of chunking's cost. Short pieces (sentences, lines) are kept across documents; long ones
+# (blocks, chunk bodies) only while their block is packed. Bounded: 15 MB at most, a few MB in practice.
+SHORT_PIECE = 400  # characters
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _short_tokens(text: str) -> int:
     return count_tokens(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _long_tokens(text: str) -> int:
+    return count_tokens(text)
+
+
+def _tokens(text: str) -> int:
+    return _short_tokens(text) if len(text) <= SHORT_PIECE else _long_tokens(text)
 
 
 def table_rows(block: str) -> list[str]:
