@@ -26,7 +26,7 @@ from advisor.kb.collection import HNSW_EF_SEARCH, HNSW_SYNC_THRESHOLD
 from advisor.kb.store import KnowledgeBase
 from advisor.settings import Settings
 from tests.conftest import make_settings
-from tests.servers import store_env
+from tests.servers import chroma_server, store_env, store_settings  # noqa: F401  (fixtures)
 
 # The store of ~2,000 chunks goes through the real ingest and Chroma (no model): its tests are in the slow tier.
 
@@ -175,7 +175,17 @@ def test_the_same_questions_return_the_same_chunks_in_every_process(store: Setti
 def test_a_store_made_with_chroma_s_former_defaults_is_searched_wide_and_updated_by_its_next_write(
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(tmp_path, knowledge_dir=tmp_path / "knowledge")
+    former_defaults_are_updated(make_settings(tmp_path, knowledge_dir=tmp_path / "knowledge"), tmp_path)
+
+
+def test_on_a_chroma_server_a_store_with_former_defaults_is_updated_by_its_next_write(
+    tmp_path: Path,
+    chroma_server: str,  # noqa: F811
+) -> None:
+    former_defaults_are_updated(store_settings(tmp_path, chroma_server, knowledge_dir=tmp_path / "knowledge"), tmp_path)
+
+
+def former_defaults_are_updated(settings: Settings, tmp_path: Path) -> None:
     embedder = ClusterVectors()
     kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
     name = kb.collection.name
