@@ -126,6 +126,7 @@ def chunk_id(doc_id: str, text: str) -> str:
 def chunk_document(doc_id: str, text: str, max_tokens: int = 220, overlap: int = 30) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: set[str] = set()
+
     def emit(section: str, parts: list[str]) -> None:
         body = "\n\n".join(parts).strip()
         if not body:
