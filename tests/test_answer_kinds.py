@@ -243,7 +243,7 @@ def test_a_follow_up_about_a_background_quotes_only_that_backgrounds_section(
     ("question", "carried"),
     [
         ("What does an analytics engineer's week look like?", "[Inside the analytics engineer's week] "),
-        ("List the reasons platform engineering is growing", "[The platform engineer] Platform teams usually judge"),
+        ("Who are platform engineers' customers?", "[The platform engineer] Their customers are the company's own"),
         ("Platform engineers carry the lightest on-call load, don't they?", "[The platform engineer] Because platform"),
     ],
 )

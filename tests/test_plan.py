@@ -215,3 +215,17 @@ def test_the_plan_logs_what_it_decided() -> None:
     }
     plan.verdict = "table_cell"
     assert plan.to_log()["verdict"] == "table_cell"
+
+
+def test_a_background_several_documents_advise_comes_from_the_questions_document() -> None:
+    """Both the article and the data-roles document advise software engineers: the advice that applies is the
+    document's whose entities the question names, else the document its best passages come from."""
+    catalog = EntityCatalog.merged([learn(text) for text in TEXTS.values()], list(TEXTS))
+    named = make_plan(
+        "How long does it take a software engineer to switch into data engineering?", catalog, NOTHING_UNCOVERED
+    )
+    assert named.background is not None and named.background.doc_id == "data"
+    unnamed = "I'm a software engineer. Which of these three roles should I go for?"
+    for best_first in (["data", "article"], ["article", "data"]):
+        plan = make_plan(unnamed, catalog, NOTHING_UNCOVERED, best_first)
+        assert plan.background is not None and plan.background.doc_id == best_first[0]

@@ -39,6 +39,7 @@ from advisor.answering.plan import Plan, make_plan
 from advisor.errors import InputError
 from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete
+from advisor.retrieval.lexical import tokenize
 from advisor.retrieval.retriever import Hit, Retriever
 from advisor.settings import Settings
 from advisor.text import CITATION, indefinite
@@ -282,7 +283,8 @@ class Answerer:
         query = prompts.DECISION_QUERY.substitute(question=question)
         vector = self.retriever.embedder.embed([query])[0]
         have = {(u.hit_rank, u.position) for u in units}
-        extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS)
+        weights = self.retriever.term_weights(set(tokenize(query)))
+        extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS, weights=weights)
         return units + [u for u in extra if (u.hit_rank, u.position) not in have]
 
     @staticmethod
@@ -336,7 +338,7 @@ class Answerer:
 
         catalog = self.catalog()
         with trace.step("plan"):
-            plan = make_plan(standalone, catalog, self.retriever.knows)
+            plan = make_plan(standalone, catalog, self.retriever.knows, [h.doc_id for h in retrieval.hits])
         trace.plan.update(plan.to_log())
         hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
         hits += self._guidance_hits(plan, standalone, hits)
@@ -352,6 +354,7 @@ class Answerer:
                 mine=self._background_sections(plan, hits, catalog),
                 min_ratio=WIDE_RATIO if wide else MIN_RATIO,
                 focus=self._focus(plan, catalog),
+                weights=self.retriever.term_weights(set(tokenize(standalone))),
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
                 units = self._with_guidance(standalone, hits, units)

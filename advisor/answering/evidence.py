@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,12 +146,15 @@ class EvidenceSelector:
         mine: dict[int, bool] | None = None,
         min_ratio: float = MIN_RATIO,
         focus: Callable[[Unit], Unit | None] | None = None,
+        weights: Mapping[str, float] | None = None,
     ) -> list[Unit]:
         """The best units for ``question``, in document order: at most ``max_units`` scoring at least
         ``min_ratio`` of the best. ``mine`` marks the hits (by rank) that are the asker's own background's
         section (True) or another background's (False); all of the asker's section comes along. ``focus``
         cuts a table row down to the cells the question is about before it is scored ("what do X earn?"
-        scores X's pay cell, not the whole row of every entity's pay)."""
+        scores X's pay cell, not the whole row of every entity's pay). ``weights`` weigh the question's words
+        in the overlap (their inverse document frequency: a rare word shared says more than a common one);
+        without them every word counts the same."""
         units = [
             Unit(rank, pos, text, row=row, section=hit.section, doc_id=hit.doc_id)
             for rank, hit in enumerate(hits)
@@ -167,13 +170,16 @@ class EvidenceSelector:
         keyed = [f"{hits[u.hit_rank].section}: {u.text}" for u in units]
         sims = self._vectors(keyed) @ query_vector
         q_terms = set(tokenize(question))
+        weight = {t: (weights.get(t, 1.0) if weights else 1.0) for t in q_terms}
+        total = sum(weight.values())
         mine = mine if mine and any(mine.values()) else {}  # none of the asker's: leave the scores alone
         for unit, sim, key in zip(units, sims, keyed, strict=True):
             # Words of the unit itself count fully, words only in its section title half: a section named
             # about one background must not lift every sentence in it above the one that answers.
             own = q_terms & set(tokenize(unit.text))
             from_section = (q_terms & set(tokenize(key))) - own
-            overlap = (len(own) + 0.5 * len(from_section)) / len(q_terms) if q_terms else 0.0
+            shared = sum(weight[t] for t in own) + 0.5 * sum(weight[t] for t in from_section)
+            overlap = shared / total if total else 0.0
             unit.score = 0.65 * float(sim) + 0.35 * overlap + 0.04 / (unit.hit_rank + 1)
             if unit.hit_rank in mine:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1

@@ -21,7 +21,7 @@ word comes from the knowledge base or the vocabulary file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,12 +197,13 @@ def uncovered_specifics(question: str, catalog: EntityCatalog, knows: Callable[[
     return missing
 
 
-def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool]) -> Plan:
-    """The plan for a standalone question (a follow-up is rewritten first)."""
+def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool], docs: Sequence[str] = ()) -> Plan:
+    """The plan for a standalone question (a follow-up is rewritten first). ``docs``: the documents its
+    passages come from, best first (which document's advice for the asker's background applies)."""
     text = question.replace("’", "'").strip()
     entities = catalog.find(text)
     phrase = background_phrase(text, catalog)
-    background = catalog.background_of(phrase, near=entities) if phrase else None
+    background = catalog.background_of(phrase, near=entities, docs=docs) if phrase else None
     leading = bool(TAG_QUESTION.search(text) or IS_IT_TRUE.search(text))
     choice = bool(re.search(r"\bor\b", premise(text), re.I))  # "Do they build models or use them?" asks which
     if leading or (

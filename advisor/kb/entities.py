@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -336,22 +336,26 @@ class EntityCatalog:
         named = self.find(tail)
         return named[0] if len(named) == 1 else None
 
-    def background_of(self, phrase: str, near: Iterable[str] = ()) -> Background | None:
+    def background_of(self, phrase: str, near: Iterable[str] = (), docs: Sequence[str] = ()) -> Background | None:
         """The knowledge base's background that ``phrase`` ("a backend developer", "analyst") is, if any. When
-        several documents advise a reader like that, the one that also covers the entities ``near`` wins."""
+        several documents advise a reader like that, the question's document wins: the one that covers the
+        entities ``near``, else the first of ``docs`` (document ids, best first: where the question's passages
+        come from). Within that document, the option closest to the phrase."""
         from advisor.retrieval.lexical import tokenize  # the vocabulary's synonyms fold abbreviations
 
         # "data analyst who loves SQL" is a data analyst; "someone with no data experience" is all of it.
         readings = [set(tokenize(phrase)), set(tokenize(RELATIVE.split(phrase)[0]))]
         if not any(readings):
             return None
-        docs = {d for name in near for d in self.entity_docs.get(name, ())}
-        best, best_key = None, (0.0, False)
+        covering = {d for name in near for d in self.entity_docs.get(name, ())}
+        ranked = list(dict.fromkeys(docs))
+        best, best_key = None, (False, -len(ranked), 0.0)
         for background in self.backgrounds:
             for option in background.options:
                 terms = set(tokenize(option))
                 overlap = max((len(terms & w) / len(terms | w) if terms and w else 0.0) for w in readings)
-                key = (overlap, background.doc_id in docs)
+                place = -ranked.index(background.doc_id) if background.doc_id in ranked else -len(ranked)
+                key = (background.doc_id in covering, place, overlap)
                 if overlap >= MIN_BACKGROUND_OVERLAP and key > best_key:
                     best, best_key = background, key
         return best

@@ -13,6 +13,7 @@ latency here.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -102,6 +103,17 @@ class Retriever:
         """Whether any live chunk holds ``term`` (a token as :func:`tokenize` makes it)."""
         self.refresh()
         return self.lexical.document_frequency(term) > 0
+
+    def term_weights(self, terms: set[str]) -> dict[str, float]:
+        """How much each term (a token as :func:`tokenize` makes it) tells about a passage: its inverse document
+        frequency over the live chunks (BM25's), so a word most chunks hold weighs little and a rare one much."""
+        self.refresh()
+        n = len(self.lexical)
+        out = {}
+        for term in terms:
+            df = self.lexical.document_frequency(term)
+            out[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return out
 
     @property
     def chunk_count(self) -> int:
