@@ -36,8 +36,14 @@ class Vocabulary:
     background_headings: tuple[re.Pattern[str], ...] = ()
     background_parents: tuple[re.Pattern[str], ...] = ()
     specifics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> words
-    digest: str = "empty"
+    opposites: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()  # (these words, the words meaning the reverse)
+    digest: str = "empty"  # of what decides which entities and backgrounds a document has
+    token_digest: str = "empty"  # of what decides how text becomes tokens (synonyms, phrases)
     source: str = ""
+
+    def opposite(self, a: str, b: str) -> bool:
+        """Whether words ``a`` and ``b`` (lower case) mean the reverse of each other ("grew" / "shrinking")."""
+        return any((a in one and b in other) or (b in one and a in other) for one, other in self.opposites)
 
     def specific_kind(self, word: str) -> str | None:
         """The kind of specific ``word`` is ("currency", "seniority", ...), or None."""
@@ -89,6 +95,7 @@ def parse(data: Any, where: str = FILE_NAME) -> Vocabulary:
         "background_headings",
         "background_parents",
         "specifics",
+        "opposites",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -107,7 +114,22 @@ def parse(data: Any, where: str = FILE_NAME) -> Vocabulary:
         kind: tuple(w.lower() for w in _strings(words, f"{where}: specifics.{kind}"))
         for kind, words in _mapping(data, "specifics", where).items()
     }
-    digest = hashlib.sha256(yaml.safe_dump(data, sort_keys=True, allow_unicode=True).encode("utf-8")).hexdigest()[:16]
+    opposites = []
+    for i, pair in enumerate(data.get("opposites") or []):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ConfigError(f"{where}: opposites[{i}]: expected two lists of words, [[...], [...]]")
+        one, other = (frozenset(w.lower() for w in _strings(side, f"{where}: opposites[{i}]")) for side in pair)
+        if not one or not other or one & other:
+            raise ConfigError(f"{where}: opposites[{i}]: two non-empty lists with no word in both")
+        opposites.append((one, other))
+
+    def digest_of(*keys: str) -> str:
+        part = {key: data.get(key) for key in keys}
+        return hashlib.sha256(yaml.safe_dump(part, sort_keys=True, allow_unicode=True).encode("utf-8")).hexdigest()[:16]
+
+    # Editing what only answers read (specifics, opposites) neither re-indexes chunks nor re-reads documents.
+    token_digest = digest_of("synonyms", "phrases")
+    digest = digest_of("aliases", "synonyms", "phrases", "entity_headings", "background_headings", "background_parents")
     return Vocabulary(
         aliases=aliases,
         synonyms=synonyms,
@@ -116,7 +138,9 @@ def parse(data: Any, where: str = FILE_NAME) -> Vocabulary:
         background_headings=_patterns(data.get("background_headings"), f"{where}: background_headings", "name"),
         background_parents=_patterns(data.get("background_parents"), f"{where}: background_parents"),
         specifics=specifics,
+        opposites=tuple(opposites),
         digest=digest,
+        token_digest=token_digest,
         source=where,
     )
 

@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from advisor import vocabulary
-from advisor.kb.entities import EntityCatalog, Learned, catalog_for, field_name, learn, plural, record_meta
+from advisor.kb.chunking import chunk_document
+from advisor.kb.entities import (
+    EntityCatalog,
+    Learned,
+    catalog_for,
+    field_name,
+    from_chunks,
+    learn,
+    plural,
+    record_meta,
+)
 from advisor.settings import PROJECT_DIR
 
 ARTICLE = (PROJECT_DIR / "knowledge" / "ai-engineer-vs-ml-engineer-vs-data-scientist.md").read_text(encoding="utf-8")
@@ -130,6 +140,15 @@ def test_a_catalog_comes_from_stored_records_or_from_the_chunks_of_an_older_stor
     assert fetched == [["c1", "c2"]]  # only the record without what ingest learned is read
     catalog_for([older], fetch)
     assert len(fetched) == 1  # ... and only once per content and vocabulary
+
+
+@pytest.mark.parametrize("text", [ARTICLE, DATA, OPS], ids=["article", "data", "ops"])
+def test_what_is_learned_from_a_documents_chunks_is_what_is_learned_from_the_document(text: str) -> None:
+    """An older store (or one whose vocabulary changed) is learned again from its chunks: the backgrounds that
+    are sub-headings of a background section must come back with their parent heading."""
+    chunks = chunk_document("doc", text)
+    again = learn(from_chunks((c.text, {"section": c.section}) for c in chunks))
+    assert again.to_meta() == learn(text).to_meta()
 
 
 # -- finding entities in text ---------------------------------------------------------------------------------

@@ -235,6 +235,16 @@ def decide(question: str, document: str, *headings: str) -> Verdict | None:
             "other_entity",
             "the DevOps engineer owns the pipeline",
         ),
+        # opposite: a passage on the premise's topic that says the reverse of one of its words
+        ("The DevOps engineer title is growing, right?", "ops", "Outlook", "no", "opposite", "slowly shrinking"),
+        (
+            "Analysts who move into analytics engineering usually lose money, don't they?",
+            "data",
+            "What the paychecks look like",
+            "no",
+            "opposite",
+            "usually gains 25% to 35%",
+        ),
         # comparative: a comparative against the passage that ranks the other way
         ("Platform engineers earn more than SREs, right?", "ops", "Pay", "no", "comparative", "SREs are the best paid"),
         (
@@ -270,6 +280,7 @@ def test_every_check_in_the_list_is_exercised_above() -> None:
     names = {check.__name__.lstrip("_") for check in CHECKS}
     assert names == {
         "source_says",
+        "opposite",
         "background_choice",
         "figure_claim",
         "table_cell",
@@ -295,6 +306,18 @@ def test_a_premise_the_evidence_does_not_touch_gets_no_verdict(
     question: str, document: str, headings: tuple[str, ...]
 ) -> None:
     assert decide(question, document, *headings) is None
+
+
+def test_a_universal_the_passage_does_not_make_is_not_confirmed() -> None:
+    """ "As much time on the question as on SQL" holds most of the words of "all their time on SQL", not its claim."""
+    found = decide("Analysts spend all of their time writing SQL, right?", "data", "Shadowing a data analyst")
+    assert found is None or found.answer == "no", found
+
+
+def test_a_duration_for_an_askers_background_is_checked_against_that_backgrounds_section() -> None:
+    question = "Coming from software, it takes about three years to get into data engineering, right?"
+    found = decide(question, "data", "Coming from software")
+    assert found is not None and (found.answer, found.check) == ("no", "figure_claim"), found
 
 
 def test_the_claimed_entity_is_not_the_askers_background_nor_what_follows_than() -> None:

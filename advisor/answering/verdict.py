@@ -3,10 +3,12 @@
 A list of named checks, tried in order; the first that reaches a verdict wins, and its passage backs it:
 
 - ``source_says``: a passage that itself opens with "Yes"/"No", under a heading that asks the same thing.
-- ``background_choice``: "As a <background> I should become X, right?" against the entity that background's
-  section names first (its recommendation).
+- ``opposite``: a passage on the premise's topic that says the reverse of one of its words ("postings are
+  shrinking" against "postings grew"), the pairs of words from the vocabulary's ``opposites``.
 - ``figure_claim``: a money figure, duration or percentage in the premise against the entity's own figures
   (a range, "within 20%").
+- ``background_choice``: "As a <background> I should become X, right?" against the entity that background's
+  section names first (its recommendation).
 - ``table_cell``: a table row on the premise's topic, where another entity's cell matches the premise
   better than the named entity's own cell ("X mostly ships Y" when the table gives Y to another entity).
 - ``negated``: a passage about the entity, on the premise's words, that negates what the premise affirms.
@@ -29,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from advisor import vocabulary
 from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.guard import figures
 from advisor.answering.plan import Plan, premise
@@ -36,6 +39,7 @@ from advisor.kb.entities import EntityCatalog
 from advisor.retrieval.lexical import tokenize
 
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
+UNIVERSAL = re.compile(r"\b(all|every|everyone|everything|only|always|entirely|completely|whole)\b", re.I)
 NEGATION_WORDS = "not no never none rarely seldom hardly nor cannot without"
 HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually"})
 CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "X, not Y": rejects only Y
@@ -173,6 +177,37 @@ def _background_choice(
     return None
 
 
+def _plain(text: str) -> set[str]:
+    """Words as written (lower case, no synonyms folded): "grew" must not become "grow"'s synonym."""
+    return set(re.findall(r"[a-z][a-z-]*", text.lower()))
+
+
+def _opposite(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    """The premise says one side of a pair of opposites; a clause about its entity and topic says the other (and
+    not the premise's side too): "Data engineer postings are shrinking" against "postings ... grew about 30%"."""
+    vocab = vocabulary.active()
+    if not vocab.opposites or NEGATION.search(q):
+        return None
+    asked = _plain(q)
+    terms = _premise_terms(q, catalog)
+    for unit in units:
+        if not _about(unit, entity, catalog):
+            continue
+        for clause in _clauses(unit.text):
+            named = catalog.find(clause)
+            if entity and named and entity not in named:
+                continue
+            said = _plain(clause)
+            pairs = [(a, b) for b in said - asked for a in asked - said if vocab.opposite(a, b)]
+            if not pairs or NEGATION.search(CONTRAST.sub(" ", clause)):
+                continue
+            rest = terms - set(tokenize(" ".join(a for a, _ in pairs)))  # what the premise says it of
+            topic = rest & set(tokenize(f"{_tail(unit.section)} {clause}"))
+            if topic and len(topic) >= min(MIN_OVERLAP, len(rest)):
+                return Verdict("no", unit, clause, "opposite")
+    return None
+
+
 def _months(text: str) -> list[float]:
     out = []
     for match in DURATION.finditer(text):
@@ -214,8 +249,14 @@ def _direction(q: str, pattern: str) -> str:
 
 
 def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
-    """A figure in the premise against the same kind of figure the passages give the entity."""
-    mine = [u for u in units if _about(u, entity, catalog)]
+    """A figure in the premise against the same kind of figure the passages give the entity (or, for an asker
+    with a background, the passages of that background's section: "a software engineer needs three years")."""
+    background = plan.background
+    mine = [
+        u
+        for u in units
+        if _about(u, entity, catalog) or (background is not None and background.advises(u.section, u.doc_id))
+    ]
     terms = _premise_terms(q, catalog)
     for kind, read, pattern in (("money", _money, r"\$\s?\d"), ("percent", _percents, r"\d\s?%|\d\s?percent")):
         claimed = read(q)
@@ -405,7 +446,10 @@ def _other_entity(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
 
 
 def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
+    """A passage that holds most of the premise's words backs it, unless the premise claims a universal ("nearly
+    all their time", "every", "only") the passage doesn't make."""
     terms = _premise_terms(q, catalog)
+    universals = {w.lower() for w in UNIVERSAL.findall(q)}
     if len(terms) < 2:
         return None
     if len(catalog.find(q)) >= 2:
@@ -417,6 +461,8 @@ def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, en
         if bool(NEGATION.search(CONTRAST.sub(" ", part))) != bool(NEGATION.search(q)) or _contrasted(part, q):
             continue
         context = _context(unit, units) if part == unit.text else f"{_tail(unit.section)} {part}"
+        if universals - {w.lower() for w in UNIVERSAL.findall(part)}:
+            continue
         if len(terms & set(tokenize(context))) >= MIN_SUPPORTED * len(terms):
             return Verdict("yes", unit, part, "supported")
     return None
@@ -476,14 +522,6 @@ def _same_ranking(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
             if owner == entity and shares:  # "the lightest" said of the entity the premise calls "the heaviest"
                 return Verdict("no", unit, clause, "same_ranking")
     return None
-    for unit in units:
-        for clause in _clauses(unit.text):
-            masked = NOT_COMPARATIVE.sub(lambda m: " " * len(m.group(0)), clause)
-            said = next((m for m in COMPARATIVE.finditer(masked) if m[1].lower() in asked and _ranks_same(m, q)), None)
-            subject = _subject(clause, said.start(), catalog) if said else None
-            if said and subject:
-                return Verdict("yes" if subject == entity else "no", unit, clause, "same_ranking")
-    return None
 
 
 def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
@@ -510,8 +548,9 @@ def _comparative(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
 Check = Callable[[str, Plan, list[Unit], EntityCatalog, str | None], Verdict | None]
 CHECKS: tuple[Check, ...] = (
     _source_says,
-    _background_choice,
+    _opposite,
     _figure_claim,
+    _background_choice,
     _table_cell,
     _same_ranking,
     _negated,

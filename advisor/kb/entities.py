@@ -401,13 +401,7 @@ def catalog_for(
         found = _memo.get(key) or Learned.from_meta(cached.get(key) or {})
         if found is None:
             chunks = fetch(list(record.chunk_ids))
-            parts = []
-            for cid in record.chunk_ids:
-                if cid in chunks:
-                    text, meta = chunks[cid]
-                    heading = str(meta.get("section", "")).rsplit(">", 1)[-1].strip()
-                    parts.append(f"## {heading}\n\n{text}" if heading else text)
-            found = learn("\n\n".join(parts))
+            found = learn(from_chunks([chunks[cid] for cid in record.chunk_ids if cid in chunks]))
             cached[key] = found.to_meta()
             added = True
         _memo[key] = found
@@ -416,6 +410,23 @@ def catalog_for(
         live = {f"{r.content_hash}:{digest}" for r in records}
         atomic_write(cache_path, json.dumps({k: v for k, v in cached.items() if k in live}, sort_keys=True))
     return EntityCatalog.merged(learned, [str(getattr(r, "doc_id", "")) for r in records])
+
+
+def from_chunks(chunks: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
+    """A document's text again from its chunks in order, each under its section's headings at their depth
+    ("A > B" is "## A" then "### B"; a heading is written again only where it changes), so that what is learned
+    from the chunks is what was learned from the document (background sections are sub-headings)."""
+    parts: list[str] = []
+    shown: list[str] = []
+    for text, meta in chunks:
+        path = [p.strip() for p in str(meta.get("section", "")).split(">") if p.strip()]
+        same = 0
+        while same < min(len(path), len(shown)) and path[same] == shown[same]:
+            same += 1
+        parts += [f"{'#' * min(depth + 2, 6)} {path[depth]}" for depth in range(same, len(path))]
+        shown = path
+        parts.append(text)
+    return "\n\n".join(parts)
 
 
 def _read_cache(path: Path | None) -> dict[str, Any]:

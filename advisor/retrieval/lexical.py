@@ -145,22 +145,65 @@ def _stem(word: str) -> str:
 def tokenizer_signature() -> str:
     """A digest of everything that decides how text becomes tokens: an index built under another
     signature must be rebuilt (the vocabulary is data and can change)."""
-    parts = [TOKENIZER_VERSION, repr(sorted(STOPWORDS)), vocabulary.active().digest]
+    parts = [TOKENIZER_VERSION, repr(sorted(STOPWORDS)), vocabulary.active().token_digest]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def tokenize(text: str) -> list[str]:
-    vocab = vocabulary.active()
-    synonyms = vocab.synonyms
-    text = text.lower().replace("’", "'")
-    for pattern, replacement in vocab.phrases:
-        text = pattern.sub(replacement, text)
-    out = []
-    for word in re.findall(r"[a-z0-9$]+", text):
+# Text whose phrases the ASCII-mode patterns match exactly as the vocabulary's own (Unicode, case-insensitive)
+# ones do: ASCII, without the four separators (\x1c-\x1f) that only Unicode's \s counts as white space.
+_ASCII_SAFE = re.compile(r"[\x00-\x1b\x20-\x7f]*")
+_WORD = re.compile(r"[a-z0-9$]+")
+WORD_CACHE = 200_000  # distinct words whose token is remembered (a few MB): a corpus repeats most of its words
+
+
+class _Rules:
+    """What :func:`tokenize` derives from one vocabulary: its phrase patterns in ASCII mode (2-3x faster on ASCII
+    text, same matches) and the token (or None: dropped) each word seen so far becomes."""
+
+    def __init__(self, vocab: vocabulary.Vocabulary) -> None:
+        self.vocab = vocab
+        self.ascii_phrases = tuple(
+            (re.compile(pattern.pattern, (pattern.flags & ~re.UNICODE) | re.ASCII), replacement)
+            for pattern, replacement in vocab.phrases
+        )
+        self.words: dict[str, str | None] = {}
+
+    def token(self, word: str) -> str | None:
+        synonyms = self.vocab.synonyms
         word = synonyms.get(word, word)
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        out.append(synonyms.get(_stem(word), _stem(word)))
+            return None
+        stem = _stem(word)
+        return synonyms.get(stem, stem)
+
+
+_rules: _Rules | None = None
+
+
+def _rules_for(vocab: vocabulary.Vocabulary) -> _Rules:
+    global _rules
+    rules = _rules
+    if rules is None or rules.vocab is not vocab:
+        rules = _rules = _Rules(vocab)
+    return rules
+
+
+def tokenize(text: str) -> list[str]:
+    rules = _rules_for(vocabulary.active())
+    text = text.lower().replace("’", "'")
+    phrases = rules.ascii_phrases if _ASCII_SAFE.fullmatch(text) else rules.vocab.phrases
+    for pattern, replacement in phrases:
+        text = pattern.sub(replacement, text)
+    words = rules.words
+    if len(words) > WORD_CACHE:
+        words.clear()
+    out = []
+    for word in _WORD.findall(text):
+        token = words.get(word, "")
+        if token == "":
+            token = words[word] = rules.token(word)
+        if token is not None:
+            out.append(token)
     return out
 
 
