@@ -167,6 +167,8 @@ def test_what_is_learned_from_a_documents_chunks_is_what_is_learned_from_the_doc
         ("an analyst's week in data analysis", ["Data Analyst"]),
         ("the ML engineer's pay and the ML engineers' pay", ["ML Engineer"]),
         ("data-scientist", ["Data Scientist"]),
+        ("a coding round in site reliability interviews", ["Site Reliability Engineer"]),  # what it does, 2+ words
+        ("the platform team", []),  # ... but one everyday word is not a name
         ("a nurse", []),
         ("data", []),
     ],

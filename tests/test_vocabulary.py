@@ -79,6 +79,9 @@ def test_headings_need_their_named_group() -> None:
             id="a-misspelt-key",
         ),
         pytest.param(["aliases"], r"test\.yaml: expected a mapping", id="a-list-at-the-top"),
+        pytest.param({"opposites": [["up", 3]]}, r"opposites\[0\]: expected a list of words", id="opposite-number"),
+        pytest.param({"opposites": [[["up"]]]}, r"opposites\[0\]: expected two lists", id="one-side-only"),
+        pytest.param({"opposites": [[["up"], ["up"]]]}, r"opposites\[0\]: two non-empty lists", id="same-word"),
     ],
 )
 def test_a_malformed_entry_is_a_config_error_that_names_it(data: object, names: str) -> None:
@@ -107,6 +110,16 @@ def test_a_file_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
 def test_tokenize_folds_the_active_vocabularys_synonyms_and_phrases() -> None:
     assert tokenize("What's the salary and total comp?") == ["pay", "pay"]
     assert tokenize("machine-learning interviews") == ["ml", "interview"]
+    # "make" with nothing made is pay; making a decision or a switch is not
+    assert tokenize("What does a platform engineer make?") == ["platform", "engineer", "pay"]
+    assert tokenize("who makes more") == ["pay"]
+    assert "pay" not in tokenize("decision-making, make the switch, make more sense")
+
+
+def test_opposites_pair_words_of_reverse_meaning_either_way() -> None:
+    vocab = vocabulary.parse({"opposites": [[["grew", "rising"], ["shrinking", "fell"]]]})
+    assert vocab.opposite("grew", "shrinking") and vocab.opposite("fell", "rising")
+    assert not vocab.opposite("grew", "rising") and not vocab.opposite("grew", "stable")
     assert tokenize("the day-to-day of a backend developer") == ["daily", "software", "engineer"]
 
 
@@ -139,3 +152,6 @@ def test_the_tokenizer_signature_changes_with_the_vocabulary(restore_active: Non
     assert tokenizer_signature() == changed  # the content decides, not where it was read from
     vocabulary.use(vocabulary.load(vocabulary.default_path()))
     assert tokenizer_signature() == bundled
+    answers_only = {"specifics": {"city": ["paris"]}, "opposites": [[["up"], ["down"]]]}
+    vocabulary.use(vocabulary.parse({"synonyms": {"habitat": ["biotope"]}, **answers_only}))
+    assert tokenizer_signature() == changed  # what only answers read does not re-index the chunks

@@ -461,7 +461,7 @@ def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, en
         if bool(NEGATION.search(CONTRAST.sub(" ", part))) != bool(NEGATION.search(q)) or _contrasted(part, q):
             continue
         context = _context(unit, units) if part == unit.text else f"{_tail(unit.section)} {part}"
-        if universals - {w.lower() for w in UNIVERSAL.findall(part)}:
+        if universals - {w.lower() for w in UNIVERSAL.findall(context)}:
             continue
         if len(terms & set(tokenize(context))) >= MIN_SUPPORTED * len(terms):
             return Verdict("yes", unit, part, "supported")

@@ -228,9 +228,13 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
             add(owner, extra)
     for key in list(found):
         discipline = field_name(key)
-        modifier = key.split()[0] if len(key.split()) == 2 else ""
+        words = key.split()
+        modifier = words[0] if len(words) == 2 else ""
         camel = bool(re.fullmatch(r"[A-Z][a-z]+[A-Z]\w*", modifier))  # "DevOps" names its role; "AI" or "Data" don't
-        add(key, [a for a in (discipline, modifier if camel else None) if a])
+        # "Site Reliability Engineer" is also called by what it does, "site reliability" (two words or more say
+        # enough; one, like "data" or "platform", is an everyday word).
+        field = " ".join(words[:-1]) if len(words) >= 3 and discipline else None
+        add(key, [a for a in (discipline, modifier if camel else None, field) if a])
 
     backgrounds: list[str] = []
     parent_level = 0  # inside a section about backgrounds, each sub-heading is one
