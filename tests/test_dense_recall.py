@@ -1,5 +1,8 @@
 """Dense retrieval returns the true nearest neighbours, the same ones in every process.
 
+Both ways ``KnowledgeBase.query`` searches are tested: the full scan of every live vector (stores up to
+``EXACT_BELOW`` chunks, the default here) and Chroma's graph (``exact_below=0``, as past that size).
+
 The store is built the way a user builds one, through the advisor's own ingest: a small document first,
 then many unrelated ones, each added on its own (``advisor kb add`` per file). Its vectors come from a
 stand-in embedder with the shape that broke Chroma's defaults in issue 13: the small document's chunks lie
@@ -23,6 +26,7 @@ import pytest
 
 from advisor.kb import ingest
 from advisor.kb.collection import HNSW_EF_SEARCH, HNSW_SYNC_THRESHOLD
+from advisor.kb.exact import EXACT_BELOW, ExactVectors
 from advisor.kb.store import KnowledgeBase
 from advisor.settings import Settings
 from tests.conftest import make_settings
@@ -34,6 +38,7 @@ DIM = 384
 K = 20
 DOCS = 60
 QUESTIONS = 40
+SEARCHES = {"scan": EXACT_BELOW, "graph": 0}  # exact_below: every live vector scanned / Chroma's HNSW graph
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -120,12 +125,64 @@ def recall_at_k(kb: KnowledgeBase, vectors: np.ndarray) -> list[float]:
 
 
 @pytest.mark.slow
-def test_a_small_document_added_before_many_unrelated_ones_keeps_its_nearest_neighbours(store: Settings) -> None:
-    kb = KnowledgeBase(store, ClusterVectors.name, DIM)
+def test_a_small_document_added_before_many_unrelated_ones_keeps_its_nearest_neighbours_in_chroma_s_graph(
+    store: Settings,
+) -> None:
+    kb = KnowledgeBase(store, ClusterVectors.name, DIM, exact_below=0)
     assert len(kb.live_ids()) > 2000 and len(kb.manifest.documents) == DOCS + 1
     recalls = recall_at_k(kb, questions())
     assert np.mean(recalls) >= 0.99, sorted(recalls)[:5]
     assert min(recalls) >= 0.9, sorted(recalls)[:5]
+
+
+@pytest.mark.slow
+def test_a_store_below_the_scan_size_returns_exactly_the_true_nearest_neighbours_in_order(store: Settings) -> None:
+    kb = KnowledgeBase(store, ClusterVectors.name, DIM)
+    assert len(kb.live_ids()) <= kb.exact_below
+    live = sorted(kb.live_ids())
+    stored = kb.collection.vectors(live)
+    matrix = np.array([stored[c] for c in live], dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    for q in questions():
+        sims = matrix @ (q / np.linalg.norm(q))
+        expected = sorted(zip(live, sims.tolist(), strict=True), key=lambda p: (-p[1], p[0]))[:K]
+        got = kb.query(q.tolist(), K)
+        assert [cid for cid, _ in got] == [cid for cid, _ in expected]
+        assert [round(s, 5) for _, s in got] == [round(s, 5) for _, s in expected]
+
+
+def test_the_scan_follows_writes_fetching_only_the_chunks_that_changed(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, knowledge_dir=tmp_path / "knowledge")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "career.md").write_text(document("Career notes", 2), encoding="utf-8")
+    (docs / "module-00.md").write_text(document("Module 0", 3), encoding="utf-8")
+    embedder = ClusterVectors()
+    kb = KnowledgeBase(settings, embedder.name, embedder.dimension)
+    assert not ingest.add_paths(kb, embedder, [docs]).errors
+    fetched: list[str] = []
+
+    def fetch(ids: list[str]) -> tuple[list[str], np.ndarray]:
+        fetched.extend(ids)
+        return kb.collection.vector_rows(ids)
+
+    scan = ExactVectors(fetch, DIM)
+    question = questions()[0].tolist()
+    first = scan.nearest(kb.manifest, question, 1000)
+    assert {cid for cid, _ in first} == kb.live_ids() and sorted(fetched) == sorted(kb.live_ids())
+
+    (docs / "career-2.md").write_text(document("Career more notes", 2), encoding="utf-8")
+    assert not ingest.add_paths(kb, embedder, [docs / "career-2.md"]).errors
+    added = set(kb.manifest.documents["career-2"].chunk_ids)
+    fetched.clear()
+    after_add = scan.nearest(kb.manifest, question, 1000)
+    assert set(fetched) == added  # the other documents' vectors were kept
+    assert {cid for cid, _ in after_add} == kb.live_ids()
+
+    ingest.remove_document(kb, "career")
+    fetched.clear()
+    after_remove = scan.nearest(kb.manifest, question, 1000)
+    assert fetched == [] and {cid for cid, _ in after_remove} == kb.live_ids()  # the removed chunks are gone
 
 
 @pytest.mark.slow
@@ -142,15 +199,15 @@ import numpy as np
 from advisor.kb.store import KnowledgeBase
 from advisor.settings import load_settings
 
-kb = KnowledgeBase(load_settings(), "cluster-vectors", 384)
+kb = KnowledgeBase(load_settings(), "cluster-vectors", 384, exact_below=int(sys.argv[1]))
 vectors = np.array(json.loads(sys.stdin.read()), dtype=np.float32)
 print(json.dumps([[cid for cid, _ in kb.query(v.tolist(), 20)] for v in vectors]))
 """
 
 
-def ask_in_a_new_process(settings: Settings, vectors: np.ndarray) -> list[list[str]]:
+def ask_in_a_new_process(settings: Settings, vectors: np.ndarray, exact_below: int) -> list[list[str]]:
     proc = subprocess.run(
-        [sys.executable, "-c", QUERY_WORKER],
+        [sys.executable, "-c", QUERY_WORKER, str(exact_below)],
         input=json.dumps(vectors.tolist()),
         env=store_env(settings),
         capture_output=True,
@@ -163,12 +220,13 @@ def ask_in_a_new_process(settings: Settings, vectors: np.ndarray) -> list[list[s
 
 
 @pytest.mark.slow
-def test_the_same_questions_return_the_same_chunks_in_every_process(store: Settings) -> None:
+@pytest.mark.parametrize("search", SEARCHES)
+def test_the_same_questions_return_the_same_chunks_in_every_process(store: Settings, search: str) -> None:
     vectors = questions()
-    first = ask_in_a_new_process(store, vectors)
-    second = ask_in_a_new_process(store, vectors)
+    first = ask_in_a_new_process(store, vectors, SEARCHES[search])
+    second = ask_in_a_new_process(store, vectors, SEARCHES[search])
     assert first == second
-    kb = KnowledgeBase(store, ClusterVectors.name, DIM)
+    kb = KnowledgeBase(store, ClusterVectors.name, DIM, exact_below=SEARCHES[search])
     assert [[cid for cid, _ in kb.query(v.tolist(), K)] for v in vectors] == first
 
 

@@ -177,6 +177,19 @@ class ChunkCollection:
                 out[cid] = [float(x) for x in vec]
         return out
 
+    def vector_rows(self, ids: list[str]) -> tuple[list[str], Any]:
+        """The stored vectors of the given chunks that exist: (their IDs, a float32 matrix with one row each)."""
+        import numpy as np
+
+        found: list[str] = []
+        rows: list[Any] = []
+        for start in range(0, len(ids), BATCH):
+            got = self.chroma.get(ids=ids[start : start + BATCH], include=["embeddings"])
+            if got["ids"]:
+                found.extend(got["ids"])
+                rows.append(np.asarray(got["embeddings"], dtype=np.float32))
+        return found, (np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32))
+
     def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
         """Cosine similarity of ``vector`` to each of the given chunks that exist (from their stored vectors)."""
         import numpy as np

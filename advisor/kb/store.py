@@ -36,6 +36,7 @@ from advisor.kb.collection import (
     collection_name,
     make_client,
 )
+from advisor.kb.exact import EXACT_BELOW, ExactVectors
 from advisor.kb.manifest import FileManifest, Manifest, ManifestStore, ServerManifest
 from advisor.retrieval.lexical_index import LexicalIndex, index_path
 from advisor.settings import Settings
@@ -48,7 +49,8 @@ LOCK_TIMEOUT_S = 5.0
 
 class KnowledgeBase:
     """Manifest + chunk collection + the lexical index that follows them. ``check_model=False`` opens a store built
-    with another model (for rebuild); ``lexical`` is an index of one's own (default: the data dir's, opened on use)."""
+    with another model (for rebuild); ``lexical`` is an index of one's own (default: the data dir's, opened on use);
+    ``exact_below``: up to how many live chunks :meth:`query` scans every vector instead of Chroma's graph."""
 
     def __init__(
         self,
@@ -57,6 +59,7 @@ class KnowledgeBase:
         dimension: int,
         check_model: bool = True,
         lexical: LexicalIndex | None = None,
+        exact_below: int = EXACT_BELOW,
     ) -> None:
         self.settings = settings
         self.embed_model = embed_model
@@ -75,7 +78,9 @@ class KnowledgeBase:
         self._live_cache: tuple[Any, set[str]] | None = None
         self._lexical = lexical
         self._lexical_lock = threading.Lock()
+        self.exact_below = exact_below
         self.collection = self._open_collection(self.manifest.collection, create=True)
+        self._exact = ExactVectors(lambda ids: self.collection.vector_rows(ids), dimension)
 
     @property
     def manifest(self) -> Manifest:
@@ -253,10 +258,11 @@ class KnowledgeBase:
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
         """Nearest live chunks by cosine similarity (1 - distance), best first; equal similarities by chunk ID.
 
-        Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes its graph search that wide even on a
-        collection made with narrower settings (see :mod:`advisor.kb.collection`). Chunks the manifest doesn't
-        list (a write in progress, leftovers) are skipped; if they crowd out the live ones, the query widens until
-        ``k`` live chunks are found or the collection is exhausted.
+        Up to ``exact_below`` live chunks, every live vector is scanned (:mod:`advisor.kb.exact`): the true nearest
+        neighbours. Past that, Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes its graph
+        search that wide even on a collection made with narrower settings (see :mod:`advisor.kb.collection`).
+        Chunks the manifest doesn't list (a write in progress, leftovers) are skipped; if they crowd out the live
+        ones, the query widens until ``k`` live chunks are found or the collection is exhausted.
         """
         live = self.live_ids()
         if not live:
@@ -269,6 +275,8 @@ class KnowledgeBase:
         while n > 0:
             for attempt in range(2):
                 try:
+                    if len(live) <= self.exact_below:
+                        return self._exact.nearest(self.manifest, vector, k)
                     pairs = self.collection.nearest([vector], n)[0]
                     break
                 except Exception as exc:  # the collection was switched by a rebuild, or a transient server error

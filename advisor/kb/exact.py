@@ -1,0 +1,95 @@
+"""Exact nearest neighbours over the live chunks' stored vectors, for stores small enough to search in full.
+
+Chroma's HNSW graph is approximate, and the way a knowledge base grows (a small document first, then many
+unrelated ones, each added on its own) builds graphs in which a small document's chunks are poorly reachable:
+at 10k chunks some career questions got none of their true 20 nearest neighbours even with the search as wide
+as 3,000 (benchmarks/RESULTS.md, section 10). Below a size where a full scan costs about what a graph search
+does, :class:`ExactVectors` scans every live vector instead: the true nearest neighbours, the same in every
+process.
+
+It keeps the live vectors in memory (384 floats each: ~1.5 KB a chunk) and follows the manifest by its diff:
+after a write only the new chunks' vectors are fetched from Chroma, and a document whose record changed
+(re-titled, re-embedded) has its chunks' vectors fetched again. It deliberately doesn't persist anything: the
+vectors live in Chroma; this is a cache of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from advisor.kb.manifest import DocumentRecord, Manifest
+
+# Live chunks up to which KnowledgeBase.query scans every vector instead of asking Chroma's graph: a scan of
+# 20k vectors takes ~10 ms on one core here (a graph search ~5-10 ms) and holds ~30 MB; fetching them when a
+# process opens the store takes ~2 s. Past this size the graph's search width (collection.HNSW_EF_SEARCH) and
+# build settings have to hold recall on their own.
+EXACT_BELOW = 20_000
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    key: tuple[str, int]  # (collection, manifest generation) it was built for
+    records: dict[str, tuple[Any, ...]]  # what each document's vectors depend on, as the manifest listed it
+    ids: list[str]
+    matrix: np.ndarray  # unit rows, one per id
+
+
+class ExactVectors:
+    """Every live chunk's vector in memory, searched in full. ``fetch`` returns the stored vectors of the given chunk
+    IDs that exist, as (their IDs, one row each), e.g. :meth:`advisor.kb.collection.ChunkCollection.vector_rows`."""
+
+    def __init__(self, fetch: Callable[[list[str]], tuple[list[str], np.ndarray]], dimension: int) -> None:
+        self._fetch = fetch
+        self._dimension = dimension
+        self._lock = threading.Lock()
+        self._snapshot = _Snapshot(("", -1), {}, [], np.zeros((0, dimension), dtype=np.float32))
+
+    def nearest(self, manifest: Manifest, vector: Any, k: int) -> list[tuple[str, float]]:
+        """The ``k`` live chunks nearest to ``vector`` as (chunk id, cosine similarity), best first; equal
+        similarities by chunk ID."""
+        snap = self._follow(manifest)
+        if not snap.ids or k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        sims = snap.matrix @ query
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        pairs = [(snap.ids[i], float(sims[i])) for i in top.tolist()]
+        return sorted(pairs, key=lambda p: (-p[1], p[0]))
+
+    def _follow(self, manifest: Manifest) -> _Snapshot:
+        key = (manifest.collection, manifest.generation)
+        snap = self._snapshot
+        if snap.key == key:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap.key != key:
+                snap = self._apply(snap, key, {d: _depends(r) for d, r in list(manifest.documents.items())})
+                self._snapshot = snap
+            return snap
+
+    def _apply(self, old: _Snapshot, key: tuple[str, int], documents: dict[str, tuple[Any, ...]]) -> _Snapshot:
+        """A snapshot for ``documents``: rows of unchanged documents are kept, the rest fetched."""
+        same_collection = old.key[0] == key[0]
+        kept = {doc_id for doc_id, record in documents.items() if same_collection and old.records.get(doc_id) == record}
+        row = {cid: i for i, cid in enumerate(old.ids)}
+        keep_ids = [cid for doc_id in kept for cid in documents[doc_id][-1] if cid in row]
+        wanted = list(dict.fromkeys(cid for doc_id, rec in documents.items() if doc_id not in kept for cid in rec[-1]))
+        # A chunk gone from Chroma is left out: it couldn't be returned anyway.
+        new_ids, fresh = self._fetch(wanted) if wanted else ([], np.zeros((0, self._dimension), dtype=np.float32))
+        fresh = np.asarray(fresh, dtype=np.float32).reshape(-1, self._dimension)
+        fresh = fresh / np.clip(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12, None)
+        matrix = np.concatenate([old.matrix[[row[cid] for cid in keep_ids]], fresh])
+        return _Snapshot(key, documents, keep_ids + list(new_ids), matrix)
+
+
+def _depends(record: DocumentRecord) -> tuple[Any, ...]:
+    """What a document's stored vectors depend on (a re-titled document is re-embedded under the same chunk
+    IDs); its chunk IDs last."""
+    return (record.title, record.content_hash, tuple(record.chunk_ids))
