@@ -238,6 +238,22 @@ def test_a_follow_up_about_a_background_quotes_only_that_backgrounds_section(
     ]
 
 
+# -- a fact that is a table cell --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        # a table with the entities as columns, one row per chunk: the row is found whatever the search ranks
+        ("Which tools does an analytics engineer use?", "Core tools for Analytics Engineer: SQL, dbt, Git"),
+        # a table with one row per entity: the cell that answers, not the whole row
+        ("What is a platform engineer's usual background?", "Typical background for Platform Engineer: Backend"),
+    ],
+)
+def test_a_fact_about_one_entity_opens_with_its_own_table_cell(ask: Ask, question: str, opening: str) -> None:
+    answer = ask(question)
+    assert answer.text.startswith(opening), answer.text
+    assert "Median US base pay" not in answer.text.split("\n")[0]  # only the cell that answers
+
+
 # -- quotes that stand alone ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("question", "carried"),

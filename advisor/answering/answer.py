@@ -51,7 +51,10 @@ ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored b
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2
 GUIDANCE_HITS = 2
-WIDE_KINDS = ("yes_no", "decision")
+ENTITY_WORD_WEIGHT = 0.25  # the weight of the entity's own name in a question about that one entity
+TABLE_HITS = 12  # chunks of an entity's table added to a fact about it (a chunk may hold a single row)
+MAX_DOCUMENT_CHUNKS = 400  # ... looked for in documents up to this many chunks
+WIDE_KINDS = ("yes_no", "decision", "list")
 WIDE_UNITS, WIDE_RATIO = (
     12,
     0.6,
@@ -271,6 +274,31 @@ class Answerer:
             seen.update(h.chunk_id for h in extra)
         return extra
 
+    def _table_hits(self, plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> list[Hit]:
+        """A fact about one entity may be a cell of its document's table ("which tools", "where do they come from")
+        that no search ranks high: the chunks holding the rows of a table about the entity come along, and the
+        selector scores the entity's own cells against the question."""
+        if plan.kind not in ("fact", "list") or len(plan.entities) != 1:
+            return []
+        entity = plan.entities[0]
+        seen = {h.chunk_id for h in hits}
+        documents = self.retriever.kb.manifest.documents
+        ids = [
+            cid
+            for doc_id in sorted(catalog.entity_docs.get(entity, ()))
+            if doc_id in documents
+            for cid in documents[doc_id].chunk_ids
+            if cid not in seen
+        ]
+        if len(ids) > MAX_DOCUMENT_CHUNKS:
+            return []  # a very long document: its table is found by searching, not by reading it all
+        out = []
+        for hit in self.retriever.chunks(ids):
+            rows = [row for _, row in unit_parts(hit.text) if row is not None]
+            if any(entity in catalog.find(f"{row.label} {' '.join(h for h, _ in row.cells)}") for row in rows):
+                out.append(hit)
+        return out[:TABLE_HITS]
+
     def _guidance_hits(self, plan: Plan, question: str, hits: list[Hit]) -> list[Hit]:
         """A decision gets the knowledge base's guidance on deciding, wherever it is written."""
         if plan.kind != "decision":
@@ -286,6 +314,16 @@ class Answerer:
         weights = self.retriever.term_weights(set(tokenize(query)))
         extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS, weights=weights)
         return units + [u for u in extra if (u.hit_rank, u.position) not in have]
+
+    def _weights(self, plan: Plan, question: str, catalog: EntityCatalog) -> dict[str, float]:
+        """How much each word of the question counts in choosing its passages. In a question about one entity the
+        entity's own name tells no passage about it from another (all of them are about it): it counts little."""
+        weights = self.retriever.term_weights(set(tokenize(question)))
+        if len(plan.entities) == 1 and plan.kind in ("fact", "list"):
+            entity = plan.entities[0]
+            for term in set(tokenize(" ".join([entity, *catalog.aliases.get(entity, ())]))) & set(weights):
+                weights[term] *= ENTITY_WORD_WEIGHT
+        return weights
 
     @staticmethod
     def _focus(plan: Plan, catalog: EntityCatalog) -> Callable[[Unit], Unit | None] | None:
@@ -342,10 +380,13 @@ class Answerer:
         trace.plan.update(plan.to_log())
         hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
         hits += self._guidance_hits(plan, standalone, hits)
+        hits += self._table_hits(plan, hits, catalog)
         sources = make_sources(hits)
         assert retrieval.query_vector is not None
         with trace.step("select"):
-            wide = plan.kind in WIDE_KINDS  # a verdict or a decision may rest on a passage that ranks lower
+            wide = (
+                plan.kind in WIDE_KINDS
+            )  # a verdict or a decision may rest on a passage that ranks lower, a list has many
             units = self.selector.select(
                 standalone,
                 retrieval.query_vector,
@@ -354,7 +395,7 @@ class Answerer:
                 mine=self._background_sections(plan, hits, catalog),
                 min_ratio=WIDE_RATIO if wide else MIN_RATIO,
                 focus=self._focus(plan, catalog),
-                weights=self.retriever.term_weights(set(tokenize(standalone))),
+                weights=self._weights(plan, standalone, catalog),
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
                 units = self._with_guidance(standalone, hits, units)

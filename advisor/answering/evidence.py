@@ -13,7 +13,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -164,6 +164,17 @@ class EvidenceSelector:
         if focus is not None:
             units = [(focus(u) if u.row is not None else None) or u for u in units]
             focused = {(u.hit_rank, u.position) for u in units if focus(u) is not None and u.row is None}
+            # A row that is all about the entity (one row per entity) is scored cell by cell: "where do they
+            # come from?" is its background cell, not its pay; the best cell stands for the row.
+            units = [
+                replace(u, text=f"{u.row.label}: {head} {cell}.", row=Row(u.row.label, ((head, cell),)))
+                if u.row is not None and len(u.row.cells) > 1 and focus(u) is u
+                else u
+                for u in units
+                for head, cell in (
+                    u.row.cells if u.row is not None and len(u.row.cells) > 1 and focus(u) is u else [("", "")]
+                )
+            ]
         if not units:
             return []
         # The section title carries meaning a bare sentence lacks (which role, which background).
@@ -185,6 +196,12 @@ class EvidenceSelector:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1
             if focus is not None and (unit.hit_rank, unit.position) not in focused and unit.row is None:
                 unit.score -= OFF_FOCUS  # prose about another entity answers a question about this one less well
+        best_cell: dict[tuple[int, int], Unit] = {}
+        for unit in units:
+            place = (unit.hit_rank, unit.position)
+            if place not in best_cell or unit.score > best_cell[place].score:
+                best_cell[place] = unit
+        units = [u for u in units if best_cell[(u.hit_rank, u.position)] is u]
         ranked = sorted(units, key=lambda u: -u.score)
         best = ranked[0].score
         chosen = [u for u in ranked[:max_units] if u.score >= min_ratio * best]

@@ -141,6 +141,21 @@ class Retriever:
                     self._texts.popitem(last=False)
         return found
 
+    def chunks(self, ids: list[str]) -> list[Hit]:
+        """The live chunks among ``ids`` as hits (no score), in the order given: passages an answer needs whatever
+        a search ranks them (a document's table)."""
+        self.refresh()
+        live = self.kb.live_ids()
+        wanted = [cid for cid in ids if cid in live]
+        texts = self._hit_texts(wanted, len(wanted))
+        out = []
+        for cid in wanted:
+            if cid in texts:
+                text, meta = texts[cid]
+                doc_id, title, section = (str(meta.get(key, "")) for key in ("doc_id", "title", "section"))
+                out.append(Hit(cid, doc_id, title, section, text, 0.0, 0.0, 0.0, meta))
+        return out
+
     def search(self, query: str, k: int | None = None) -> Retrieval:
         k = k or self.settings.top_k
         begun = time.perf_counter()
