@@ -27,11 +27,13 @@ from advisor import vocabulary
 from advisor.errors import StoreError
 from advisor.kb import ingest
 from advisor.kb import maintenance as kbm
+from advisor.kb.batch import chunk_meta
+from advisor.kb.chunking import chunk_document
 from advisor.kb.loaders import load_path
 from advisor.kb.store import KnowledgeBase
 from advisor.retrieval.lexical import BM25Index, tokenize
 from advisor.retrieval.lexical_index import LexicalIndex, index_path, index_text
-from advisor.retrieval.postings import Postings, Row, encode
+from advisor.retrieval.postings import Postings, Row, encode, pack_rows
 from advisor.retrieval.retriever import Retriever
 from advisor.settings import PROJECT_DIR, Settings
 from tests.conftest import make_settings
@@ -190,6 +192,22 @@ def test_postings_changed_by_diffs_score_exactly_like_postings_loaded_afresh() -
     assert len(postings.segments) <= 9
 
 
+def test_rows_packed_a_batch_at_a_time_give_the_bytes_of_postings_packed_at_once() -> None:
+    rng = random.Random(7)
+    rows = [
+        Row(
+            f"c{i}",
+            rng.randint(0, 90),
+            encode({rng.randint(1, 500): rng.randint(1, 9) for _ in range(rng.randint(0, 40))}.items()),
+        )
+        for i in range(700)
+    ]
+    for size in (1, 64, 1000):
+        batches = [rows[start : start + size] for start in range(0, len(rows), size)]
+        assert pack_rows(lambda batches=batches: iter(batches)) == Postings.load(rows).pack()
+    assert pack_rows(lambda: iter([])) == Postings.empty().pack()
+
+
 def test_postings_break_ties_by_chunk_id_whatever_the_load_order() -> None:
     rows = [Row(f"chunk-{i}", 3, encode([(1, 1), (2, 2)])) for i in range(30)]
     forward, backward = Postings.load(rows), Postings.load(rows[::-1])
@@ -292,7 +310,27 @@ def test_a_write_applies_only_its_own_diff_and_leaves_other_documents_rows_alone
     assert {c: r for c, r in after.items() if not c.startswith("herons:")} == {
         c: r for c, r in before.items() if not c.startswith("herons:")
     }
-    assert sorted(source.fetched) == sorted(new_herons - old_herons)
+    assert set(after) - set(before) == new_herons - old_herons
+    assert source.fetched == []  # the new chunks' texts came with the write, not back from Chroma
+
+
+def test_a_write_that_reuses_chunks_already_in_chroma_indexes_them_from_chroma(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    (tmp_path / "voles.md").write_text(notes("voles"), encoding="utf-8")
+    doc = load_path(tmp_path / "voles.md", 10**6)
+    left = chunk_document(doc.doc_id, doc.text, kb.settings.chunk_tokens, kb.settings.chunk_overlap)
+    # What an interrupted write leaves (on a server, for leftover_grace): its chunks in Chroma, not committed.
+    texts = [c.text for c in left]
+    kb.collection.upsert([c.chunk_id for c in left], EMBEDDER.embed(texts), texts, [chunk_meta(doc, c) for c in left])
+    writer, source = counted(kb.settings)
+
+    with writer.write_lock():
+        ingest.add_document(writer, EMBEDDER, doc, lock=False)  # type: ignore[arg-type]
+
+    assert sorted(source.fetched) == sorted(c.chunk_id for c in left)  # kept, not rewritten: their texts from Chroma
+    assert kbm.check(writer).ok
+    assert Retriever(writer, EMBEDDER, kb.settings).search("voles habitat survey").hits[0].doc_id == "voles"  # type: ignore[arg-type]
 
 
 def test_a_running_reader_applies_the_diff_and_refetches_nothing_the_writer_indexed(

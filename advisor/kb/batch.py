@@ -56,9 +56,13 @@ def chunk_meta(doc: SourceDocument | DocumentRecord, chunk: Chunk, written: int 
     }
 
 
-def commit_records(kb: KnowledgeBase, records: dict[str, DocumentRecord | None]) -> None:
+def commit_records(
+    kb: KnowledgeBase,
+    records: dict[str, DocumentRecord | None],
+    texts: dict[str, tuple[str, dict[str, Any]]] | None = None,
+) -> None:
     """Set (or drop, for None) documents in the manifest and save it once; on failure the in-memory manifest
-    is unchanged."""
+    is unchanged. ``texts``: the chunks just written (chunk id -> (text, metadata)), for the lexical index."""
     docs = kb.manifest.documents
     before = {doc_id: docs.get(doc_id) for doc_id in records}
     for doc_id, record in records.items():
@@ -67,7 +71,7 @@ def commit_records(kb: KnowledgeBase, records: dict[str, DocumentRecord | None])
         else:
             docs[doc_id] = record
     try:
-        kb.save_manifest()
+        kb.save_manifest(texts)
     except BaseException:
         for doc_id, old in before.items():
             if old is None:
@@ -113,6 +117,9 @@ class Batch:
         self._to_write: tuple[list[str], list[Any], list[str], list[dict[str, Any]]] = ([], [], [], [])
         self._pending: list[_Pending] = []
         self._by_doc: dict[str, _Pending] = {}
+        # Texts of the chunks written since the last commit: the lexical index takes them from here, not from
+        # Chroma (bounded like the rest: one commit interval of chunks).
+        self._written: dict[str, tuple[str, dict[str, Any]]] = {}
         self._last_commit = time.monotonic()
         self.done = 0  # chunks embedded (or kept, when their vector could be reused): the slow part
         self.queued = 0  # chunks of the documents added so far
@@ -227,8 +234,9 @@ class Batch:
         if not n:
             return
         self.kb.collection.upsert(ids[:n], vecs[:n], texts[:n], metas[:n])
-        for meta in metas[:n]:
+        for chunk_id, text, meta in zip(ids[:n], texts[:n], metas[:n], strict=True):
             self._by_doc[str(meta["doc_id"])].unwritten -= 1
+            self._written[chunk_id] = (text, meta)
         del ids[:n], vecs[:n], texts[:n], metas[:n]
 
     def commit(self) -> None:
@@ -240,7 +248,8 @@ class Batch:
         if not self._pending:
             return
         assert all(p.unwritten == 0 for p in self._pending), "a committed document must have all its chunks"
-        commit_records(self.kb, {p.record.doc_id: p.record for p in self._pending})
+        commit_records(self.kb, {p.record.doc_id: p.record for p in self._pending}, self._written)
+        self._written = {}
         # A document's chunk IDs start with its ID, so old chunks can only be referenced by its new version.
         stale = [c for p in self._pending if p.old for c in set(p.old.chunk_ids) - set(p.record.chunk_ids)]
         self._pending, self._by_doc = [], {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,15 +57,21 @@ class Manifest:
         return {cid for doc in list(self.documents.values()) for cid in doc.chunk_ids}
 
     def to_json(self) -> str:
-        data = {
+        """The manifest as JSON, one line per document. Every commit writes it whole, so it is built with the C
+        encoder (an indented dump runs in pure Python: ~10x slower) from the records' own fields (no deep copy)."""
+        head = {
             "version": MANIFEST_VERSION,
             "collection": self.collection,
             "embed_model": self.embed_model,
             "dimension": self.dimension,
             "generation": self.generation,
-            "documents": {k: asdict(v) for k, v in sorted(self.documents.items())},
         }
-        return json.dumps(data, indent=1, ensure_ascii=False)
+        lines = [json.dumps(head, ensure_ascii=False)[:-1] + ', "documents": {']
+        docs = sorted(list(self.documents.items()))
+        lines += [f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(vars(v), ensure_ascii=False)}," for k, v in docs]
+        if docs:
+            lines[-1] = lines[-1][:-1]
+        return "\n".join([*lines, "}}"])
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:

@@ -38,7 +38,7 @@ from advisor.kb.collection import (
 )
 from advisor.kb.exact import EXACT_BELOW, ExactVectors
 from advisor.kb.manifest import FileManifest, Manifest, ManifestStore, ServerManifest
-from advisor.retrieval.lexical_index import LexicalIndex, index_path
+from advisor.retrieval.lexical_index import LexicalIndex, Texts, index_path
 from advisor.settings import Settings
 
 __all__ = ["KnowledgeBase"]
@@ -228,12 +228,13 @@ class KnowledgeBase:
         finally:
             lock.release()
 
-    def save_manifest(self) -> None:
-        """Commit the manifest (bumping its generation), then apply the commit's diff to the lexical index.
+    def save_manifest(self, texts: Texts | None = None) -> None:
+        """Commit the manifest (bumping its generation), then apply the commit's diff to the lexical index (from
+        ``texts``, chunk id -> (text, metadata), for the new chunks the caller just wrote; others come from Chroma).
         Refused if another writer committed since we read it."""
         self.manifests.save()
         try:
-            self.lexical.sync_file(writer=True)
+            self.lexical.sync_file(writer=True, texts=texts)
         except Exception:  # the commit stands: a derived index failing must not make the write look failed
             LOG.warning("the lexical index didn't follow this write; the next question catches up", exc_info=True)
 

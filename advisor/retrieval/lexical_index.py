@@ -7,9 +7,10 @@ the tokenizer signature it was built with. Each process scores from :class:`~adv
 loaded from that file, so opening a store reads no chunk text at all.
 
 How it follows the knowledge base, document by document (a fingerprint of each document's chunk list says which
-changed): chunks of changed or removed documents leave; the texts of chunks the file doesn't hold yet are fetched
-from Chroma, tokenised and stored, and only those. A write applies its own diff right after its manifest commit
-(:meth:`LexicalIndex.sync_file`, called by ``KnowledgeBase.save_manifest``); a reader that sees a new generation
+changed): chunks of changed or removed documents leave; the texts of chunks the file doesn't hold yet are
+tokenised and stored, and only those (a write hands over the texts it just wrote; any others are fetched from
+Chroma). A write applies its own diff right after its manifest commit (:meth:`LexicalIndex.sync_file`, called
+by ``KnowledgeBase.save_manifest``); a reader that sees a new generation
 applies whatever is left (usually nothing), then the same diff to its postings. Each diff is one SQLite
 transaction, with the manifest re-read inside it: no process sees half of one, and none moves the file back to
 an older manifest. In server mode each app instance keeps its own file under its own data dir.
@@ -31,7 +32,6 @@ relies on what the others keep (fingerprints, term ids that are never reused, th
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -49,7 +49,7 @@ import numpy as np
 
 from advisor.errors import StoreError
 from advisor.retrieval.lexical import tokenize, tokenizer_signature
-from advisor.retrieval.postings import Postings, Row, decode, encode
+from advisor.retrieval.postings import Postings, Row, decode, encode, pack_rows
 
 if TYPE_CHECKING:
     from advisor.kb.collection import ChunkCollection
@@ -68,7 +68,10 @@ REBUILD_WAIT_S = 120.0  # kb rebuild / verify --repair wait this long for a busy
 FETCH_BATCH = 1000  # chunk texts fetched and tokenised per step of a build: memory stays bounded
 SQL_VARS = 500  # values per "IN (...)", well under SQLite's limit on bound variables
 PACK_AFTER = 1000  # chunks added or removed since the packed postings before a writer packs them again ...
-PACK_SHARE = 0.05  # ... and this share of the index: a cold open reads changes since the pack row by row
+# ... and this share of the index: a cold open reads the changes since the pack row by row (25% of 100k chunks:
+# ~0.7 s), while a pack rewrites every chunk (~3 s at 100k), so a store growing by writes packs ~5x its size in
+# all (at 5%: ~20x, a third of a 100k-chunk ingest's lexical index time).
+PACK_SHARE = 0.25
 TRUNCATE_WAIT_MS = 200  # how long to wait for readers before the log is emptied (else: after a later write)
 SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -214,16 +217,18 @@ class LexicalIndex:
         self._follow(conn)
         self._retry = None if filed and self.current else (self._key(), time.monotonic() + RETRY_AFTER_S)
 
-    def sync_file(self, writer: bool = False) -> bool:
+    def sync_file(self, writer: bool = False, texts: Texts | None = None) -> bool:
         """Apply the manifest's diff to the file. False: another process was busy with it, so it was left for later.
 
         ``writer`` (a write's own diff): only when the file is built already, or on the knowledge base's first
         commit; building it whole (a store that never had one, a tokenizer change) is left to the first reader.
+        ``texts`` (chunk id -> (text, metadata), as written to Chroma): the new chunks' texts the writer still
+        holds, so they aren't fetched back; the others are.
         """
         with self._lock:
-            return self._guarded(lambda: self._sync_file(self._db(), writer), False)
+            return self._guarded(lambda: self._sync_file(self._db(), writer, texts), False)
 
-    def _sync_file(self, conn: sqlite3.Connection, writer: bool) -> bool:
+    def _sync_file(self, conn: sqlite3.Connection, writer: bool, texts: Texts | None = None) -> bool:
         signature = tokenizer_signature()
         if self._file_follows(self._meta(conn), self.source.manifest, signature):
             return True
@@ -256,7 +261,7 @@ class LexicalIndex:
                 elif not built and manifest.documents and not writer and not self._announced:
                     chunks = sum(len(d.chunk_ids) for d in list(manifest.documents.values()))
                     LOG.warning("building the lexical index %s from %d chunks in Chroma (once)", self.path, chunks)
-                truncate = self._apply(conn, manifest)
+                truncate = self._apply(conn, manifest, texts)
                 self._announced = False
             conn.execute("COMMIT")
         except BaseException:
@@ -313,16 +318,21 @@ class LexicalIndex:
 
     @staticmethod
     def _pack(conn: sqlite3.Connection) -> None:
-        """Store the postings of every chunk in the file, packed (inside a write transaction)."""
-        select = "SELECT chunk_id, doc_id, length, terms FROM chunks ORDER BY doc_id, rowid"
-        rows = conn.execute(select).fetchall()
+        """Store the postings of every chunk in the file, packed (inside a write transaction). Reads the rows twice,
+        a batch at a time: memory stays at the packed arrays' size (a write at 100k chunks peaked 200 MB higher
+        holding every row and sorting all postings at once)."""
+
+        def rows() -> Iterator[list[Row]]:
+            cursor = conn.execute("SELECT chunk_id, length, terms FROM chunks ORDER BY doc_id, rowid")
+            while batch := cursor.fetchmany(FETCH_BATCH):
+                yield [Row(c, n, terms) for c, n, terms in batch]
+
+        packed = pack_rows(rows)
         fingerprints = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
         docs, slot = [], 0
-        for doc_id, group in itertools.groupby(rows, key=lambda row: row[1]):
-            count = sum(1 for _ in group)
+        for doc_id, count in conn.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id ORDER BY doc_id"):
             docs.append([doc_id, fingerprints.get(doc_id, ""), slot, slot + count])
             slot += count
-        packed = Postings.load([Row(c, n, terms) for c, _, n, terms in rows]).pack()
         packed["docs"] = json.dumps(docs).encode("utf-8")
         conn.execute("DELETE FROM packed")
         conn.executemany("INSERT INTO packed VALUES (?, ?)", list(packed.items()))
@@ -351,14 +361,14 @@ class LexicalIndex:
     def _insert(
         self, conn: sqlite3.Connection, ids: list[str], owner: dict[str, str], refs: Counter[int], texts: Texts | None
     ) -> set[str]:
-        """Tokenise and store the chunks ``ids`` (texts from ``texts``, else Chroma); returns the ones stored."""
+        """Tokenise and store the chunks ``ids`` (texts from ``texts``, the others from Chroma); returns the ones
+        stored."""
         stored: set[str] = set()
+        texts = texts or {}
         for part in _chunked(ids, FETCH_BATCH):
-            got = (
-                {c: texts[c] for c in part if c in texts}
-                if texts is not None
-                else self.source.collection.fetch(list(part))
-            )
+            got = {c: texts[c] for c in part if c in texts}
+            if len(got) < len(part):
+                got.update(self.source.collection.fetch([c for c in part if c not in got]))
             tokens = {c: tokenize(index_text(str(meta.get("section", "")), text)) for c, (text, meta) in got.items()}
             term_ids = self._term_ids(conn, {t for words in tokens.values() for t in words})
             placed = list(tokens)
@@ -447,7 +457,7 @@ class LexicalIndex:
     # -- rebuilding and checking -----------------------------------------------------------------------------------
     def rebuild(self, texts: Texts | None = None) -> None:
         """Index every live chunk from scratch (``kb rebuild``, ``kb verify --repair``), in one transaction: from
-        ``texts`` when given (chunk id -> (text, metadata)), else from Chroma."""
+        ``texts`` when given (chunk id -> (text, metadata)), the chunks it lacks from Chroma."""
         with self._lock:
             self._guarded(lambda: self._rebuild(texts), None)
 

@@ -18,7 +18,7 @@ It deliberately does no I/O and knows no words: terms are ids, assigned by :mod:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +95,49 @@ def _merge(segments: Sequence[Segment], live: np.ndarray, remap: np.ndarray | No
     keep = live[slots]
     slots, terms, tfs = slots[keep], terms[keep], tfs[keep]
     return Segment.from_entries(remap[slots] if remap is not None else slots, terms, tfs)
+
+
+def pack_rows(read: Callable[[], Iterable[Sequence[Row]]]) -> dict[str, bytes]:
+    """What ``Postings.load(rows).pack()`` gives for the rows that ``read()`` yields in batches (in slot order,
+    each chunk once), built in two passes over them without holding them all: a counting sort by term into the
+    packed arrays. Memory is those arrays (6 bytes a posting) and one batch, not the rows and their sort."""
+    chunk_ids: list[str] = []
+    lengths: list[int] = []
+    counts = np.zeros(0, np.int64)  # postings per term id
+    for batch in read():
+        pairs = np.frombuffer(b"".join(r.terms for r in batch), dtype=TERMS)
+        found = np.bincount(pairs["term"], minlength=len(counts))
+        found[: len(counts)] += counts
+        counts = found
+        chunk_ids.extend(r.chunk_id for r in batch)
+        lengths.extend(r.length for r in batch)
+    starts = np.cumsum(counts) - counts  # where each term's postings begin
+    slots = np.zeros(int(counts.sum()), "<i4")
+    tfs = np.zeros(len(slots), "<u2")
+    first = 0
+    for batch in read():
+        pairs = np.frombuffer(b"".join(r.terms for r in batch), dtype=TERMS)
+        per_row = np.fromiter((len(r.terms) // TERMS.itemsize for r in batch), np.int64, len(batch))
+        order = np.argsort(pairs["term"], kind="stable")  # within a term, slots stay in order
+        terms = pairs["term"][order].astype(np.int64)
+        runs = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else np.zeros(0, np.int64)
+        run_lengths = np.diff(np.r_[runs, len(terms)])
+        at = starts[terms] + np.arange(len(terms)) - np.repeat(runs, run_lengths)
+        slots[at] = np.repeat(np.arange(first, first + len(batch), dtype=np.int32), per_row)[order]
+        tfs[at] = pairs["tf"][order]
+        starts[terms[runs]] += run_lengths
+        first += len(batch)
+    if first != len(chunk_ids):
+        raise ValueError("pack_rows: the second pass read other rows than the first")
+    held = np.flatnonzero(counts)
+    return {
+        "chunk_ids": "\n".join(chunk_ids).encode("utf-8"),
+        "lengths": np.asarray(lengths, dtype="<f4").tobytes(),
+        "terms": held.astype("<u4").tobytes(),
+        "indptr": np.r_[0, np.cumsum(counts[held])].astype("<i8").tobytes(),
+        "slots": slots.tobytes(),
+        "tfs": tfs.tobytes(),
+    }
 
 
 class Postings:
