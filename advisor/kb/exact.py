@@ -26,8 +26,8 @@ from advisor.kb.manifest import DocumentRecord, Manifest
 
 # Live chunks up to which KnowledgeBase.query scans every vector instead of asking Chroma's graph: a scan of
 # 20k vectors takes ~10 ms on one core here (a graph search ~5-10 ms) and holds ~30 MB; fetching them when a
-# process opens the store takes ~2 s. Past this size the graph's search width (collection.HNSW_EF_SEARCH) and
-# build settings have to hold recall on their own.
+# process opens the store takes ~2 s. Past this size the graph's search width (collection.HNSW_EF_SEARCH) has to
+# hold recall on its own, which it doesn't fully at 100k chunks (RESULTS.md section 10: what a scan would cost there).
 EXACT_BELOW = 20_000
 
 
@@ -80,7 +80,12 @@ class ExactVectors:
         kept = {doc_id for doc_id, record in documents.items() if same_collection and old.records.get(doc_id) == record}
         row = {cid: i for i, cid in enumerate(old.ids)}
         keep_ids = [cid for doc_id in kept for cid in documents[doc_id][-1] if cid in row]
-        wanted = list(dict.fromkeys(cid for doc_id, rec in documents.items() if doc_id not in kept for cid in rec[-1]))
+        # A kept document's chunk that Chroma didn't hold last time (written back by a repair since) is asked again.
+        wanted = list(
+            dict.fromkeys(
+                cid for doc_id, rec in documents.items() for cid in rec[-1] if doc_id not in kept or cid not in row
+            )
+        )
         # A chunk gone from Chroma is left out: it couldn't be returned anyway.
         new_ids, fresh = self._fetch(wanted) if wanted else ([], np.zeros((0, self._dimension), dtype=np.float32))
         fresh = np.asarray(fresh, dtype=np.float32).reshape(-1, self._dimension)
