@@ -33,7 +33,7 @@ from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
 from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit, unit_parts
 from advisor.answering.generative import generative_answer
-from advisor.answering.grounded import grounded_answer, narrow
+from advisor.answering.grounded import about, grounded_answer, narrow
 from advisor.answering.guard import split_injections
 from advisor.answering.plan import Plan, make_plan
 from advisor.errors import InputError
@@ -51,7 +51,6 @@ ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored b
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2
 GUIDANCE_HITS = 2
-ENTITY_WORD_WEIGHT = 0.25  # the weight of the entity's own name in a question about that one entity
 TABLE_HITS = 12  # chunks of an entity's table added to a fact about it (a chunk may hold a single row)
 MAX_DOCUMENT_CHUNKS = 400  # ... looked for in documents up to this many chunks
 WIDE_KINDS = ("yes_no", "decision", "list")
@@ -315,15 +314,15 @@ class Answerer:
         extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS, weights=weights)
         return units + [u for u in extra if (u.hit_rank, u.position) not in have]
 
-    def _weights(self, plan: Plan, question: str, catalog: EntityCatalog) -> dict[str, float]:
-        """How much each word of the question counts in choosing its passages. In a question about one entity the
-        entity's own name tells no passage about it from another (all of them are about it): it counts little."""
-        weights = self.retriever.term_weights(set(tokenize(question)))
-        if len(plan.entities) == 1 and plan.kind in ("fact", "list"):
-            entity = plan.entities[0]
-            for term in set(tokenize(" ".join([entity, *catalog.aliases.get(entity, ())]))) & set(weights):
-                weights[term] *= ENTITY_WORD_WEIGHT
-        return weights
+    @staticmethod
+    def _credit(plan: Plan, catalog: EntityCatalog) -> tuple[set[str], Callable[[Unit], bool]] | None:
+        """In a question about one entity, a passage about it (naming it, its table cell, under its heading) has
+        the entity's name whether or not it spells it out: "Their customers are ..." under "The platform engineer"."""
+        if len(plan.entities) != 1 or plan.kind not in ("fact", "list"):
+            return None
+        entity = plan.entities[0]
+        terms = set(tokenize(" ".join([entity, *catalog.aliases.get(entity, ())])))
+        return terms, lambda unit: about(unit, entity, catalog)
 
     @staticmethod
     def _focus(plan: Plan, catalog: EntityCatalog) -> Callable[[Unit], Unit | None] | None:
@@ -395,7 +394,8 @@ class Answerer:
                 mine=self._background_sections(plan, hits, catalog),
                 min_ratio=WIDE_RATIO if wide else MIN_RATIO,
                 focus=self._focus(plan, catalog),
-                weights=self._weights(plan, standalone, catalog),
+                weights=self.retriever.term_weights(set(tokenize(standalone))),
+                credit=self._credit(plan, catalog),
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
                 units = self._with_guidance(standalone, hits, units)

@@ -41,6 +41,22 @@ ANAPHOR = re.compile(
     re.I,
 )
 
+# What a question asks for, by its question word, and how a unit that gives it looks: "when ...?" is answered by
+# a year or a date, "how long ...?" by a duration. English grammar, no domain words.
+ANSWER_TYPES = (
+    (
+        re.compile(r"^\W*when\b|[,;]\s*(and\s+)?when\b|\bwhat year\b|\bsince when\b", re.I),
+        re.compile(r"\b(1[89]\d\d|20\d\d)s?\b"),
+    ),
+    (
+        re.compile(r"\bhow long\b|\bhow many (years|months|weeks)\b", re.I),
+        re.compile(
+            r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(day|week|month|year)s?\b", re.I
+        ),
+    ),
+)
+ANSWER_TYPE_BONUS = 0.08  # added to a unit that has what the question word asks for
+
 CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
 MAX_UNITS = 8  # units the selector hands on: the composer picks the opening and at most 3 quotes from them
 MIN_RATIO = 0.75  # a unit scoring under this share of the best one is off the point
@@ -147,6 +163,7 @@ class EvidenceSelector:
         min_ratio: float = MIN_RATIO,
         focus: Callable[[Unit], Unit | None] | None = None,
         weights: Mapping[str, float] | None = None,
+        credit: tuple[set[str], Callable[[Unit], bool]] | None = None,
     ) -> list[Unit]:
         """The best units for ``question``, in document order: at most ``max_units`` scoring at least
         ``min_ratio`` of the best. ``mine`` marks the hits (by rank) that are the asker's own background's
@@ -154,7 +171,8 @@ class EvidenceSelector:
         cuts a table row down to the cells the question is about before it is scored ("what do X earn?"
         scores X's pay cell, not the whole row of every entity's pay). ``weights`` weigh the question's words
         in the overlap (their inverse document frequency: a rare word shared says more than a common one);
-        without them every word counts the same."""
+        without them every word counts the same. ``credit`` is (words, test): a unit that passes the test has
+        those words of the question even where it doesn't spell them out (it is about the entity they name)."""
         units = [
             Unit(rank, pos, text, row=row, section=hit.section, doc_id=hit.doc_id)
             for rank, hit in enumerate(hits)
@@ -184,14 +202,19 @@ class EvidenceSelector:
         weight = {t: (weights.get(t, 1.0) if weights else 1.0) for t in q_terms}
         total = sum(weight.values())
         mine = mine if mine and any(mine.values()) else {}  # none of the asker's: leave the scores alone
+        wanted = [shape for asks, shape in ANSWER_TYPES if asks.search(question)]
         for unit, sim, key in zip(units, sims, keyed, strict=True):
             # Words of the unit itself count fully, words only in its section title half: a section named
             # about one background must not lift every sentence in it above the one that answers.
             own = q_terms & set(tokenize(unit.text))
+            if credit is not None and credit[1](unit):
+                own |= q_terms & credit[0]
             from_section = (q_terms & set(tokenize(key))) - own
             shared = sum(weight[t] for t in own) + 0.5 * sum(weight[t] for t in from_section)
             overlap = shared / total if total else 0.0
             unit.score = 0.65 * float(sim) + 0.35 * overlap + 0.04 / (unit.hit_rank + 1)
+            if any(shape.search(unit.text) for shape in wanted):
+                unit.score += ANSWER_TYPE_BONUS
             if unit.hit_rank in mine:
                 unit.score += 0.15 if mine[unit.hit_rank] else -0.1
             if focus is not None and (unit.hit_rank, unit.position) not in focused and unit.row is None:

@@ -44,6 +44,9 @@ MAX_LIST_QUOTES = 5  # a question that asks for a list gets more
 RANKING_WINDOW = 5  # "which pays the most?": how far down the units a ranking sentence may be found
 DIFFERENCE = re.compile(r"\b(differences?|gap|apart|within \d+%|compared)\b", re.I)
 OWN_SECTION_RATIO = 0.85  # the asker's background section leads when it scores this close to the best unit
+# The second-best unit opens a fact as its entity's table cell when it scores this close to the best, or when
+# the question names what the cell holds.
+CELL_RATIO = 0.95
 GUIDANCE = re.compile(
     r"\b(pick|choose|decide|decision|weigh|prefer|worth|based on|bet on|matters?|look for|read the|evaluate|optimi[sz]e)\b",
     re.I,
@@ -124,6 +127,14 @@ def standalone(unit: Unit, quoted: list[Unit], catalog: EntityCatalog) -> str:
     return unit.text
 
 
+def _names_dimension(unit: Unit, asked: set[str]) -> bool:
+    """Whether the question names what a table row's cells are ("earn" and "Typical mid-level TC": pay)."""
+    row = unit.row
+    if row is None:
+        return False
+    return bool(asked & set(tokenize(" ".join([row.label, *(h for h, _ in row.cells)]))))
+
+
 def _cell_opening(unit: Unit, entity: str, question: str, catalog: EntityCatalog) -> str | None:
     row = unit.row
     if row is None:
@@ -181,6 +192,8 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
         if not any(about(u, plan.entities[0], catalog) for u in best):
             return [prompts.NOT_ABOUT.substitute(entity=catalog.plural(plan.entities[0]))], []
         best = [u for u in (narrow(b, plan.entities[:1], catalog) for b in best) if u is not None] or best
+        # ... and what names it (or is its cell, or sits under its heading) before what names nothing
+        best = sorted(best, key=lambda u: not about(u, plan.entities[0], catalog))
     ranked = [w.lower() for w in COMPARATIVE.findall(question)]
     if ranked:  # "Which pays the most?": the passage that ranks the same way answers it
         window = [u for u in best[:RANKING_WINDOW] if catalog.find(u.text)]
@@ -192,7 +205,8 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [f"{_end(ranking[0].text)} {_cite(ranking[0])}"], [ranking[0]]
     top = best[0]
     if plan.entities:
-        for unit in best[:2]:
+        asked = set(tokenize(question))
+        for unit in [u for u in best[:2] if u.score >= CELL_RATIO * best[0].score or _names_dimension(u, asked)]:
             cell = _cell_opening(unit, plan.entities[0], question, catalog)
             if cell:
                 return [f"{_end(cell)} {_cite(unit)}"], [unit]

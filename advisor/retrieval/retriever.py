@@ -112,7 +112,7 @@ class Retriever:
         out = {}
         for term in terms:
             df = self.lexical.document_frequency(term)
-            out[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            out[term] = math.sqrt(math.log(1.0 + (n - df + 0.5) / (df + 0.5)))
         return out
 
     @property
