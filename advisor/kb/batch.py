@@ -1,7 +1,7 @@
 """The write pipeline of ingest: documents chunked, embedded and written in bounded batches, committed together.
 
 A :class:`Batch` takes documents one at a time: each is chunked on its own, its chunks are embedded
-``EMBED_BATCH`` at a time and written to Chroma ``WRITE_BATCH`` at a time (small documents share a write,
+``EMBED_BATCH`` at a time and written to Chroma as many as it takes in one call (small documents share a write,
 large ones are split), and finished documents are committed to the manifest together, at a document
 boundary, every ``COMMIT_INTERVAL_S``. Memory stays bounded by one document and one write batch, whatever
 the size of the store or of the folder. New chunks are written before the commit and a replaced document's
@@ -30,13 +30,14 @@ from advisor.providers.embeddings import Embedder
 
 # Texts per embedder call: with the local model (~17 chunks/s here) the progress bar moves every few seconds.
 EMBED_BATCH = 64
-# Chunks per Chroma write. Chroma's cost per chunk falls with the batch (1.6 ms CPU at 64, 1.1 ms at 1,000 on
-# 20k chunks here) and 1,000 is the most collection.BATCH sends in one request to a server.
+# Chunks per Chroma write when rewriting a store (kb rebuild). Chroma's cost per chunk falls with the batch
+# (1.6 ms CPU at 64, 1.1 ms at 1,000 on 20k chunks here); ingest writes as many as the collection takes in one
+# call (ChunkCollection.batch: 1,000 to a server, 5,000 embedded).
 WRITE_BATCH = 1000
-# Most seconds of finished documents held back from the manifest: a commit rewrites the whole manifest (and
-# the lexical index follows it), so one per document would make a folder of many small files quadratic; a
-# kill loses at most this much work.
-COMMIT_INTERVAL_S = 5.0
+# Most seconds of finished documents held back from the manifest, and of chunks held back from Chroma: a kill
+# loses at most this much work. Long enough for full writes when the vectors come fast (5,000 chunks are ~10 s
+# of Chroma writes at 100k here); one commit per document would make a folder of many small files quadratic.
+COMMIT_INTERVAL_S = 15.0
 
 
 def embed_text(title: str, section: str, text: str) -> str:
@@ -92,7 +93,8 @@ class _Pending:
 
 class Batch:
     """Documents on their way into the store: chunked one at a time, embedded ``EMBED_BATCH`` chunks at a time,
-    written ``WRITE_BATCH`` at a time, committed at document boundaries (see the module docstring).
+    written ``write_batch`` at a time (the collection's batch), committed at document boundaries (see the module
+    docstring).
 
     Use it as a context manager: leaving the block normally writes and commits what is left; leaving it with an
     exception commits nothing more (what was written since the last commit is a leftover for :func:`repair`).
@@ -105,13 +107,13 @@ class Batch:
         kb: KnowledgeBase,
         embedder: Embedder,
         progress: Progress | None = None,
-        write_batch: int = WRITE_BATCH,
+        write_batch: int | None = None,
         commit_every: float = COMMIT_INTERVAL_S,
     ) -> None:
         self.kb = kb
         self.embedder = embedder
         self.progress = progress
-        self.write_batch = write_batch
+        self.write_batch = write_batch or kb.collection.batch
         self.commit_every = commit_every
         self._to_embed: list[tuple[Chunk, SourceDocument]] = []
         self._to_write: tuple[list[str], list[Any], list[str], list[dict[str, Any]]] = ([], [], [], [])

@@ -29,7 +29,9 @@ from typing import Any
 
 from advisor.errors import EmbeddingMismatchError, StoreError, StoreLockedError
 from advisor.kb.collection import (
+    BATCH,
     HNSW_EF_SEARCH,
+    LOCAL_BATCH,
     ChunkCollection,
     collection_configuration,
     collection_metadata,
@@ -123,7 +125,7 @@ class KnowledgeBase:
                 f"the collection {name} holds vectors from {meta.get('embed_model')} ({meta.get('dimension')} dimensions), "
                 f"not {self.embed_model}; re-index with: advisor kb rebuild"
             )
-        return ChunkCollection(chroma)
+        return ChunkCollection(chroma, BATCH if self.server else LOCAL_BATCH)
 
     def new_collection(self, embed_model: str, dimension: int) -> ChunkCollection:
         """A fresh, empty collection for a rebuild (a unique name, so a crashed rebuild never gets reused)."""
@@ -138,7 +140,7 @@ class KnowledgeBase:
             )
         except Exception as exc:  # network or server errors from chromadb
             raise StoreError(f"cannot create the Chroma collection {name}: {exc}") from None
-        return ChunkCollection(chroma)
+        return ChunkCollection(chroma, BATCH if self.server else LOCAL_BATCH)
 
     def other_collections(self, older_than: float = 0.0) -> list[str]:
         """Collections of this knowledge base that the manifest doesn't point at (leftovers of a rebuild),
