@@ -245,6 +245,14 @@ def decide(question: str, document: str, *headings: str) -> Verdict | None:
             "opposite",
             "usually gains 25% to 35%",
         ),
+        (  # a passage that names no entity speaks of all of them
+            "ML engineering will be obsolete within five years, won't it?",
+            "article",
+            "Which is most secure in five years?",
+            "no",
+            "opposite",
+            "will continue to be needed",
+        ),
         # comparative: a comparative against the passage that ranks the other way
         ("Platform engineers earn more than SREs, right?", "ops", "Pay", "no", "comparative", "SREs are the best paid"),
         (

@@ -277,7 +277,7 @@ class Answerer:
         """A fact about one entity may be a cell of its document's table ("which tools", "where do they come from")
         that no search ranks high: the chunks holding the rows of a table about the entity come along, and the
         selector scores the entity's own cells against the question."""
-        if plan.kind not in ("fact", "list") or len(plan.entities) != 1:
+        if plan.kind not in ("fact", "list", "yes_no") or len(plan.entities) != 1:
             return []
         entity = plan.entities[0]
         seen = {h.chunk_id for h in hits}

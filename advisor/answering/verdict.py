@@ -191,7 +191,8 @@ def _opposite(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, ent
     asked = _plain(q)
     terms = _premise_terms(q, catalog)
     for unit in units:
-        if not _about(unit, entity, catalog):
+        general = not catalog.find(unit.text) and catalog.section_entity(unit.section) is None  # said of every entity
+        if not (_about(unit, entity, catalog) or general):
             continue
         for clause in _clauses(unit.text):
             named = catalog.find(clause)
