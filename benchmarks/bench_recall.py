@@ -416,9 +416,10 @@ def limits(dense_rows: list[dict], evidence: dict) -> str:
             'roles ("Where the lines blur", "Bottom line", the introduction) above the table row or paragraph '
             "that answers; none was a neighbouring chunk of the quote's own section. No lexical weight reaches 90% "
             f"on the same candidates (best @1 {best['hit@1']:.1%}); nor did a phrase (bigram) bonus, a section-title "
-            "match, BM25 over the candidates alone, or centring vectors on their document's mean, tried on the same "
-            "candidates during this work. What is left is the ranking model itself: all-MiniLM-L6-v2 on its own (lexical "
-            f"weight 0) ranks the quote's chunk first for {dense_alone:.0%} of them, and no reranker ships offline here."
+            "match, BM25 over the candidates alone, BM25 without the words of the document's title, or centring "
+            "vectors on their document's mean, tried on the same candidates during this work. What is left is the "
+            "ranking model itself: all-MiniLM-L6-v2 on its own (lexical weight 0) ranks the quote's chunk first for "
+            f"{dense_alone:.0%} of them, and no reranker ships offline here."
         )
     return "\n\n".join(notes)
 
