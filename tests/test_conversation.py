@@ -50,7 +50,7 @@ def test_a_pronoun_gets_the_role_the_conversation_is_about() -> None:
 def test_the_role_can_come_from_the_assistants_answer_and_the_asker_keeps_their_background() -> None:
     history = [Turn("user", "I'm a software engineer. Which role fits?"), Turn("assistant", "Go AI Engineer. [1]")]
     assert rewrite_follow_up("How much do they make?", history, ARTICLE) == (
-        "As a software engineer, How much do AI engineers make?"
+        "As a software engineer, how much do AI engineers make?"
     )
 
 

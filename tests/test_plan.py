@@ -229,3 +229,9 @@ def test_a_background_several_documents_advise_comes_from_the_questions_document
     for best_first in (["data", "article"], ["article", "data"]):
         plan = make_plan(unnamed, catalog, NOTHING_UNCOVERED, best_first)
         assert plan.background is not None and plan.background.doc_id == best_first[0]
+
+
+def test_a_question_word_mid_sentence_is_not_an_uncovered_name() -> None:
+    """A rewritten follow-up may read "As a sysadmin, What would I need ...": "What" names no place or company."""
+    question = "As a sysadmin, What would I need to add for DevOps engineers?"
+    assert uncovered_specifics(question, ALL, NOTHING_UNCOVERED) == []

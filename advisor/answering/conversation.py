@@ -28,6 +28,7 @@ BARE_SUBJECT = re.compile(
     r"^\s*(?:and|also|same|so|but|ok,?|okay,?)(?:\s+(?:for|with|of|the same for))?\s+(?P<subject>[^?.!]{2,60}?)\s*[?.!]*\s*$",
     re.I,
 )
+QUESTION_WORD = re.compile(r"(what|which|who|when|where|why|how|should|could|would|can|will|do|does|is|are)\b", re.I)
 PRONOUN = re.compile(
     r"\b(they|them|their|theirs|it|its|that role|this role|that job|this job|that path|those roles|the latter|the former)\b",
     re.I,
@@ -146,6 +147,7 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
         rewritten = rest if n else f"{rest.rstrip('?')} for {target}?"
         asked_as = BACKGROUND.search(previous.replace("’", "'"))
         if asked_as and not BACKGROUND.search(rewritten):  # the asker is still who they said they were
-            rewritten = f"As {indefinite(asked_as['who'])} {asked_as['who']}, {rewritten}"
+            opening = rewritten[:1].lower() + rewritten[1:] if QUESTION_WORD.match(rewritten) else rewritten
+            rewritten = f"As {indefinite(asked_as['who'])} {asked_as['who']}, {opening}"
         return rewritten
     return f"{previous} {question}"

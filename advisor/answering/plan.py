@@ -97,7 +97,11 @@ QUOTED = re.compile(r"[\"“”'‘’]\w[^\"“”]*[\"“”'‘’]")
 CURRENCY_SYMBOL = re.compile(r"[£€¥₹]")
 YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&]*(?:[ -][A-Z][\w&]*)*)\b")
-SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"})
+# Capitalised words that are never a name: "I", and the question words a rewritten follow-up may carry mid-sentence
+# ("As a sysadmin, What would I need?").
+SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"}) | frozenset(
+    "what which who whom whose when where why how should could would can will do does did is are was were".split()
+)
 
 
 @dataclass
