@@ -100,7 +100,29 @@ PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&]*(?:[ -][A-Z][\w&]*)*)\b")
 # Capitalised words that are never a name: "I", and the question words a rewritten follow-up may carry mid-sentence
 # ("As a sysadmin, What would I need?").
 SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"}) | frozenset(
-    "what which who whom whose when where why how should could would can will do does did is are was were".split()
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "should",
+        "could",
+        "would",
+        "can",
+        "will",
+        "do",
+        "does",
+        "did",
+        "is",
+        "are",
+        "was",
+        "were",
+    ]
 )
 
 
