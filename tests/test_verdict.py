@@ -316,6 +316,12 @@ def test_a_premise_the_evidence_does_not_touch_gets_no_verdict(
     assert decide(question, document, *headings) is None
 
 
+def test_the_ones_who_is_not_a_word_of_the_premise() -> None:
+    """ "X are the ones that own Y" claims "X own Y": the cleft's "ones" must not dilute the premise's words."""
+    found = decide("DevOps engineers are the ones that own the SLOs, right?", "ops", "DevOps Engineer")
+    assert found is not None and found.answer == "no", found
+
+
 def test_a_universal_the_passage_does_not_make_is_not_confirmed() -> None:
     """ "As much time on the question as on SQL" holds most of the words of "all their time on SQL", not its claim."""
     found = decide("Analysts spend all of their time writing SQL, right?", "data", "Shadowing a data analyst")

@@ -95,9 +95,12 @@ class Verdict:
     check: str
 
 
+CLEFT = re.compile(r"\b(the )?ones? (who|that|which)\b", re.I)  # "X are the ones who own Y": X own Y
+
+
 def _premise_terms(question: str, catalog: EntityCatalog) -> set[str]:
-    text = question
-    for start, end, _ in sorted(catalog.spans(question), reverse=True):
+    text = CLEFT.sub(" ", question)
+    for start, end, _ in sorted(catalog.spans(text), reverse=True):
         text = text[:start] + " " + text[end:]
     terms = set(tokenize(text))
     return terms - {"right", "true", "correct", "three"}
