@@ -168,13 +168,9 @@ def test_a_comparison_quotes_both_sides(ask: Ask, question: str, sides: list[str
     assert {s.doc_id for s in answer.sources} >= documents
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'Who does more on-call, SREs or platform engineers?' opens with their pay gap and never quotes the "
-    "SRE's on-call load: the SRE's table row is not retrieved (a side gets its own retrieval only when no passage "
-    "names it, and the pay sentence names SREs), so the only side-by-side passage left is off the topic",
-)
 def test_a_comparison_opens_on_the_question_topic(ask: Ask) -> None:
+    """The sides' table rows come along whatever the search ranks, and the column on the question's topic answers
+    (the search alone found only a pay sentence naming both)."""
     answer = ask("Who does more on-call, SREs or platform engineers?")
     assert "one week in four" in answer.text and "$10K" not in opening(answer)
 

@@ -276,25 +276,22 @@ class Answerer:
     def _table_hits(self, plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> list[Hit]:
         """A fact about one entity may be a cell of its document's table ("which tools", "where do they come from")
         that no search ranks high: the chunks holding the rows of a table about the entity come along, and the
-        selector scores the entity's own cells against the question."""
-        if plan.kind not in ("fact", "list", "yes_no") or len(plan.entities) != 1:
+        selector scores the entity's own cells against the question. A comparison gets every side's rows (the
+        column on the question's topic sets them side by side)."""
+        one = len(plan.entities) == 1 and plan.kind in ("fact", "list", "yes_no")
+        if not one and not (plan.kind == "comparison" and len(plan.entities) >= 2):
             return []
-        entity = plan.entities[0]
+        wanted = set(plan.entities)
         seen = {h.chunk_id for h in hits}
         documents = self.retriever.kb.manifest.documents
-        ids = [
-            cid
-            for doc_id in sorted(catalog.entity_docs.get(entity, ()))
-            if doc_id in documents
-            for cid in documents[doc_id].chunk_ids
-            if cid not in seen
-        ]
+        docs = sorted({d for entity in wanted for d in catalog.entity_docs.get(entity, ())})
+        ids = [cid for doc_id in docs if doc_id in documents for cid in documents[doc_id].chunk_ids if cid not in seen]
         if len(ids) > MAX_DOCUMENT_CHUNKS:
             return []  # a very long document: its table is found by searching, not by reading it all
         out = []
         for hit in self.retriever.chunks(ids):
             rows = [row for _, row in unit_parts(hit.text) if row is not None]
-            if any(entity in catalog.find(f"{row.label} {' '.join(h for h, _ in row.cells)}") for row in rows):
+            if any(wanted & set(catalog.find(f"{row.label} {' '.join(h for h, _ in row.cells)}")) for row in rows):
                 out.append(hit)
         return out[:TABLE_HITS]
 
