@@ -4,8 +4,8 @@ background, and an answer about one role that quotes that role's cell only."""
 from __future__ import annotations
 
 from advisor.answering.evidence import Unit, unit_parts, units_of
-from advisor.answering.grounded import narrow
 from advisor.answering.plan import BACKGROUND
+from advisor.answering.scoping import narrow
 from advisor.kb.chunking import chunk_document, table_rows
 from advisor.kb.entities import EntityCatalog, learn
 from advisor.retrieval.lexical import tokenize

@@ -33,9 +33,10 @@ from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
 from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit, unit_parts
 from advisor.answering.generative import generative_answer
-from advisor.answering.grounded import about, grounded_answer, narrow
+from advisor.answering.grounded import grounded_answer
 from advisor.answering.guard import split_injections
 from advisor.answering.plan import Plan, make_plan
+from advisor.answering.scoping import about, narrow
 from advisor.errors import InputError
 from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete

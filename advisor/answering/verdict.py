@@ -254,7 +254,7 @@ def _direction(q: str, pattern: str) -> str:
 
 def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
     """A figure in the premise against the same kind of figure the passages give the entity (or, for an asker
-    with a background, the passages of that background's section: "a software engineer needs three years")."""
+    with a background, the passages of that background's section: "someone like me needs three years")."""
     background = plan.background
     mine = [
         u
