@@ -14,7 +14,7 @@ import pytest
 
 from advisor.answering.evidence import Unit, unit_parts
 from advisor.answering.plan import make_plan
-from advisor.answering.verdict import CHECKS, Verdict, claimed_entity, verdict
+from advisor.answering.verdict import CHECKS, Verdict, affirmative, claimed_entity, verdict
 from advisor.kb.entities import EntityCatalog, learn
 from advisor.settings import PROJECT_DIR
 
@@ -314,6 +314,13 @@ def test_a_premise_the_evidence_does_not_touch_gets_no_verdict(
     question: str, document: str, headings: tuple[str, ...]
 ) -> None:
     assert decide(question, document, *headings) is None
+
+
+def test_cant_without_claims_a_requirement_that_a_negated_passage_refutes() -> None:
+    question = "You can't land any of these roles without a degree, can you?"
+    found = decide(question, "data", "Do I need a degree for these jobs?")
+    assert found is not None and (found.answer, found.check) == ("no", "negated"), found
+    assert affirmative("You can't land these roles without a degree") == "You land these roles requires a degree"
 
 
 def test_the_ones_who_is_not_a_word_of_the_premise() -> None:

@@ -95,6 +95,9 @@ class Verdict:
     check: str
 
 
+WITHOUT = re.compile(
+    r"\b(?:can't|cannot|can not|couldn't|won't)\s+(?P<act>[^,;]+?)\s+without\s+(?P<thing>[^,;]+)", re.I
+)
 CLEFT = re.compile(r"\b(the )?ones? (who|that|which)\b", re.I)  # "X are the ones who own Y": X own Y
 
 
@@ -565,9 +568,18 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+def affirmative(claim: str) -> str:
+    """A double negative said plainly: "you can't get these jobs without a degree" claims "getting these jobs
+    requires a degree" (so a passage saying none requires one refutes it)."""
+    match = WITHOUT.search(claim)
+    if not match:
+        return claim
+    return f"{claim[: match.start()]}{match['act']} requires {match['thing']}".strip()
+
+
 def verdict(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog) -> Verdict | None:
     """The verdict on the premise of ``question`` from ``units`` (best first), or None when none of the checks can tell."""
-    claim = premise(question)
+    claim = affirmative(premise(question))
     entity = claimed_entity(claim, plan, catalog)
     for check in CHECKS:
         found = check(claim, plan, units, catalog, entity)
