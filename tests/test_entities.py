@@ -16,6 +16,7 @@ import pytest
 from advisor import vocabulary
 from advisor.kb.chunking import chunk_document
 from advisor.kb.entities import (
+    Background,
     EntityCatalog,
     Learned,
     catalog_for,
@@ -242,3 +243,13 @@ def test_background_of_matches_a_phrase_to_the_knowledge_bases_background(
 ) -> None:
     found = EntityCatalog.merged([learn(document)]).background_of(phrase)
     assert (found.label if found else None) == label
+
+
+def test_a_background_advises_the_section_it_was_learned_from_not_a_heading_that_has_its_word() -> None:
+    analyst = Background("analyst", ("analyst",), "data")
+    assert analyst.advises("Matching your background to a role > Already an analyst who enjoys SQL", "data")
+    assert not analyst.advises("Data Engineer, Analytics Engineer or Data Analyst? A Field Guide", "data")
+    assert not analyst.advises("Matching your background to a role > Already an analyst who enjoys SQL", "ops")
+    engineer = Background("software engineer", ("software engineer",), "article")
+    assert engineer.advises("Which path fits which background > You're a software engineer", "article")
+    assert engineer.advises("You're a software engineer")  # a top-level heading of that shape, any document

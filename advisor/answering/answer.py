@@ -52,6 +52,7 @@ ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored b
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2
 GUIDANCE_HITS = 2
+BACKGROUND_HITS = 2  # chunks of the asker's background section added when the search found none
 TABLE_HITS = 12  # chunks of an entity's table added to a fact about it (a chunk may hold a single row)
 MAX_DOCUMENT_CHUNKS = 400  # ... looked for in documents up to this many chunks
 WIDE_KINDS = ("yes_no", "decision", "list")
@@ -274,6 +275,25 @@ class Answerer:
             seen.update(h.chunk_id for h in extra)
         return extra
 
+    def _document_chunks(self, docs: set[str], hits: list[Hit]) -> list[Hit]:
+        """Every chunk of these documents that ``hits`` lacks (none for a very long document: what it holds is
+        found by searching, not by reading it all)."""
+        seen = {h.chunk_id for h in hits}
+        documents = self.retriever.kb.manifest.documents
+        ids = [cid for d in sorted(docs) if d in documents for cid in documents[d].chunk_ids if cid not in seen]
+        return self.retriever.chunks(ids) if len(ids) <= MAX_DOCUMENT_CHUNKS else []
+
+    def _background_hits(self, plan: Plan, hits: list[Hit]) -> list[Hit]:
+        """An asker who says who they are gets their background's section, whatever the search ranks: the
+        advice written for them is the answer to "which role?" and the context of "should I take it?"."""
+        background = plan.background
+        if background is None or plan.kind not in ("recommendation", "decision", "fact", "yes_no"):
+            return []
+        if any(background.advises(h.section, h.doc_id) for h in hits):
+            return []
+        own = [h for h in self._document_chunks({background.doc_id}, hits) if background.advises(h.section, h.doc_id)]
+        return own[:BACKGROUND_HITS]
+
     def _table_hits(self, plan: Plan, hits: list[Hit], catalog: EntityCatalog) -> list[Hit]:
         """A fact about one entity may be a cell of its document's table ("which tools", "where do they come from")
         that no search ranks high: the chunks holding the rows of a table about the entity come along, and the
@@ -283,14 +303,9 @@ class Answerer:
         if not one and not (plan.kind == "comparison" and len(plan.entities) >= 2):
             return []
         wanted = set(plan.entities)
-        seen = {h.chunk_id for h in hits}
-        documents = self.retriever.kb.manifest.documents
-        docs = sorted({d for entity in wanted for d in catalog.entity_docs.get(entity, ())})
-        ids = [cid for doc_id in docs if doc_id in documents for cid in documents[doc_id].chunk_ids if cid not in seen]
-        if len(ids) > MAX_DOCUMENT_CHUNKS:
-            return []  # a very long document: its table is found by searching, not by reading it all
+        docs = {d for entity in wanted for d in catalog.entity_docs.get(entity, ())}
         out = []
-        for hit in self.retriever.chunks(ids):
+        for hit in self._document_chunks(docs, hits):
             rows = [row for _, row in unit_parts(hit.text) if row is not None]
             if any(wanted & set(catalog.find(f"{row.label} {' '.join(h for h, _ in row.cells)}")) for row in rows):
                 out.append(hit)
@@ -378,6 +393,7 @@ class Answerer:
         hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
         hits += self._guidance_hits(plan, standalone, hits)
         hits += self._table_hits(plan, hits, catalog)
+        hits += self._background_hits(plan, hits)
         sources = make_sources(hits)
         assert retrieval.query_vector is not None
         with trace.step("select"):

@@ -243,17 +243,31 @@ def learn(text: str, vocabulary: Vocabulary | None = None) -> Learned:
         plain = re.sub(r"[*_`]", "", match["text"]).strip()
         if parent_level and level <= parent_level:
             parent_level = 0
-        if any(p.search(plain) for p in vocab.background_parents):
+        if is_background_parent(plain, vocab):
             parent_level = level
             continue
-        who = next((m["name"] for p in vocab.background_headings for m in [p.search(plain)] if m), None)
-        if who is None and parent_level and level == parent_level + 1:
-            who = LEAD_IN.sub("", plain)
-        if who:
-            who = RELATIVE.split(who.strip(" .:?"))[0].strip()
-            if who and who.lower() not in (b.lower() for b in backgrounds):
-                backgrounds.append(who)
+        who = background_in(plain, bool(parent_level) and level == parent_level + 1, vocab)
+        if who and who.lower() not in (b.lower() for b in backgrounds):
+            backgrounds.append(who)
     return Learned(found, backgrounds)
+
+
+def is_background_parent(heading: str, vocab: Vocabulary | None = None) -> bool:
+    """Whether a heading introduces a section whose sub-headings are each a reader's background."""
+    return any(p.search(heading) for p in (vocab or vocab_module.active()).background_parents)
+
+
+def background_in(heading: str, under_parent: bool = False, vocab: Vocabulary | None = None) -> str | None:
+    """The background a heading is the advice for ("You're a nurse" -> "nurse"; a
+    sub-heading of a background section, ``under_parent``, in any phrasing), else None."""
+    plain = re.sub(r"[*_`]", "", heading).strip()
+    patterns = (vocab or vocab_module.active()).background_headings
+    who = next((m["name"] for p in patterns for m in [p.search(plain)] if m), None)
+    if who is None and under_parent:
+        who = LEAD_IN.sub("", plain)
+    if not who:
+        return None
+    return RELATIVE.split(who.strip(" .:?"))[0].strip() or None
 
 
 @dataclass(frozen=True)
@@ -265,9 +279,15 @@ class Background:
     doc_id: str = ""  # the document that advises this reader
 
     def advises(self, section: str, doc_id: str = "") -> bool:
-        """Whether a passage under ``section`` (of document ``doc_id``) is this background's advice."""
-        same_doc = not self.doc_id or not doc_id or self.doc_id == doc_id
-        return same_doc and self.label.lower() in section.rsplit(">", 1)[-1].lower()
+        """Whether a passage under ``section`` (a heading path "A > B", of document ``doc_id``) is this
+        background's advice: its last heading is the one this background was learned from (a title that merely
+        has the word, "... or Data Analyst? A Field Guide", is not)."""
+        if self.doc_id and doc_id and self.doc_id != doc_id:
+            return False
+        path = [p.strip() for p in section.split(">")]
+        under_parent = len(path) > 1 and is_background_parent(path[-2])
+        found = background_in(path[-1], under_parent)
+        return found is not None and found.lower() == self.label.lower()
 
 
 def _options(label: str) -> tuple[str, ...]:
