@@ -42,11 +42,15 @@ ANAPHOR = re.compile(
 )
 
 # What a question asks for, by its question word, and how a unit that gives it looks: "when ...?" is answered by
-# a year or a date, "how long ...?" by a duration. English grammar, no domain words.
+# a year or a date, "how far apart ...?" by a sized difference, "how long ...?" by a duration. English grammar.
 ANSWER_TYPES = (
     (
         re.compile(r"^\W*when\b|[,;]\s*(and\s+)?when\b|\bwhat year\b|\bsince when\b", re.I),
         re.compile(r"\b(1[89]\d\d|20\d\d)s?\b"),
+    ),
+    (  # "how far apart", "how big is the gap", "double what ... make": the sentence that sizes a difference
+        re.compile(r"\b(gap|apart|differ\w*|double|twice|triple|half as)\b", re.I),
+        re.compile(r"\b(within \d+\s?%|differences?|gap|apart|\d+\s?% (more|less|higher|lower))\b", re.I),
     ),
     (
         re.compile(r"\bhow long\b|\bhow many (years|months|weeks)\b", re.I),

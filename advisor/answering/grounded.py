@@ -180,7 +180,7 @@ def _comparison(
     targets = plan.entities[:3]
     if DIFFERENCE.search(question):  # "how big is the gap?": the sentence that sizes the difference answers it
         terms = set(tokenize(question))
-        sizing = [u for u in best[:RANKING_WINDOW] if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
+        sizing = [u for u in best if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
         if sizing:
             return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
     # Of the passages that set the entities side by side, the one on the question's topic ("on-call") answers.
