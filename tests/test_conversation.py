@@ -169,3 +169,16 @@ def test_a_follow_up_with_another_background_drops_the_previous_one_whole() -> N
     assert "Excel" not in standalone
     found = DATA.background_of(background_phrase(standalone, DATA))
     assert found is not None and found.label == "analyst"
+
+
+def test_a_possessive_is_swapped_as_a_possessive() -> None:
+    previous = "What does an analytics engineer's week look like?"
+    assert ask("And a data analyst's day?", previous, catalog=DATA) == "What does a data analyst's week look like?"
+    assert ask("What about data engineers?", previous, catalog=DATA) == "What does a data engineer's week look like?"
+
+
+def test_what_about_an_entity_and_a_topic_asks_for_that_topic() -> None:
+    """ "And what about SRE demand?" after a question naming no entity asks about SRE demand, not the question
+    before with the entity appended."""
+    standalone = ask("And what about SRE demand?", "Which of the three roles is growing fastest?", catalog=OPS)
+    assert standalone == "What about the demand for site reliability engineers?"

@@ -85,8 +85,13 @@ def _swap_entities(text: str, old: list[str], new: str, catalog: EntityCatalog) 
     for start, end, name in sorted(catalog.spans(text), reverse=True):
         if name not in old:
             continue
-        plural = text[start:end].lower().endswith("s") and not name.lower().endswith("s")
-        word = catalog.plural(new) if plural else singular(new)
+        said = text[start:end].lower().replace("’", "'")
+        possessive = "'s" if said.endswith("'s") else "'" if said.endswith("s'") else ""
+        said = said.removesuffix("'s").removesuffix("'")
+        plural = said.endswith("s") and not name.lower().endswith("s")
+        word = (catalog.plural(new) if plural else singular(new)) + (
+            possessive if not plural or not possessive else "'"
+        )
         text = text[:start] + word + text[end:]
         if not plural:
             text, _ = _with_article(text, start, word)
@@ -138,6 +143,12 @@ def rewrite_follow_up(question: str, history: Sequence[Turn], catalog: EntityCat
         if new and before:
             return _swap_entities(previous, before, new[0], catalog)
         if new:
+            rest = subject
+            for start, end, _ in sorted(catalog.spans(subject), reverse=True):
+                rest = rest[:start] + rest[end:]
+            rest = re.sub(r"^'s\b|\s+", " ", rest).strip(" ?'")
+            if rest:  # "And what about SRE demand?": that topic, for the new entity
+                return f"What about the {rest} for {' and '.join(catalog.plural(n) for n in new)}?"
             return f"{previous} ({', '.join(catalog.plural(n) for n in new)})"
         return f"{previous} {match.group(1)}?"
     if not new and topic:
