@@ -323,6 +323,12 @@ def test_cant_without_claims_a_requirement_that_a_negated_passage_refutes() -> N
     assert affirmative("You can't land these roles without a degree") == "You land these roles requires a degree"
 
 
+def test_a_year_a_premise_dates_a_beginning_by_meets_the_year_a_passage_dates_it_by() -> None:
+    found = decide("DevOps was invented in the 1990s, wasn't it?", "ops", "DevOps Engineer")
+    assert found is not None and (found.answer, found.check) == ("no", "figure_claim"), found
+    assert "2009" in found.text
+
+
 def test_the_ones_who_is_not_a_word_of_the_premise() -> None:
     """ "X are the ones that own Y" claims "X own Y": the cleft's "ones" must not dilute the premise's words."""
     found = decide("DevOps engineers are the ones that own the SLOs, right?", "ops", "DevOps Engineer")

@@ -98,6 +98,13 @@ class Verdict:
 WITHOUT = re.compile(
     r"\b(?:can't|cannot|can not|couldn't|won't)\s+(?P<act>[^,;]+?)\s+without\s+(?P<thing>[^,;]+)", re.I
 )
+# Verbs that date a beginning: a year in a premise that says when something began meets a year in a passage that
+# says when it began, whatever the verb ("invented in the 2010s" against "coined the term in 2003").
+ORIGIN = re.compile(
+    r"\b(invent\w*|coin(ed|s)?|creat(ed|es)|start(ed|s)|began|begun|found(ed|s)|introduc\w+|originat\w+|emerg\w+"
+    r"|took off|came up|barely existed)\b",
+    re.I,
+)
 CLEFT = re.compile(r"\b(the )?ones? (who|that|which)\b", re.I)  # "X are the ones who own Y": X own Y
 
 
@@ -289,7 +296,9 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
     if asked_years:
         for unit in mine:
             stated_years = _years(unit.text)
-            if stated_years and terms & set(tokenize(unit.text)) - {str(y) for y, _ in stated_years}:
+            same_topic = terms & set(tokenize(unit.text)) - {str(y) for y, _ in stated_years}
+            same_origin = bool(ORIGIN.search(q) and ORIGIN.search(unit.text))  # "invented in" vs "coined in"
+            if stated_years and (same_topic or same_origin):
                 same = any(a0 <= s1 and s0 <= a1 for a0, a1 in asked_years for s0, s1 in stated_years)
                 return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
     multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
