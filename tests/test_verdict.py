@@ -329,6 +329,12 @@ def test_a_year_a_premise_dates_a_beginning_by_meets_the_year_a_passage_dates_it
     assert "2009" in found.text
 
 
+@pytest.mark.parametrize(("how_often", "answer"), [("every other week", "no"), ("one week in four", "yes")])
+def test_how_often_is_a_share_checked_against_the_passages(how_often: str, answer: str) -> None:
+    found = decide(f"An SRE carries the pager {how_often}, right?", "ops", "Site Reliability Engineer (SRE)")
+    assert found is not None and (found.answer, found.check) == (answer, "figure_claim"), found
+
+
 def test_the_ones_who_is_not_a_word_of_the_premise() -> None:
     """ "X are the ones that own Y" claims "X own Y": the cleft's "ones" must not dilute the premise's words."""
     found = decide("DevOps engineers are the ones that own the SLOs, right?", "ops", "DevOps Engineer")

@@ -73,6 +73,13 @@ DURATION = re.compile(
     r"(?P<unit>day|week|month|year)s?\b(?!\s+(?:in|out of)\s+(?:a|an|one|two|three|four|five|six|\d+)\b)",
     re.I,
 )
+ORDINALS = {"other": 2, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+_COUNT = r"\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|twelve"
+RATE = re.compile(
+    rf"\bevery (?P<every>other|second|third|fourth|fifth|sixth) (?:day|week|month|year)\b"
+    rf"|\b(?P<n>{_COUNT}) (?:day|week|month|year)s? (?:in|out of) (?:every )?(?P<d>{_COUNT})\b",
+    re.I,
+)
 WORD_VALUES = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 WORD_VALUES |= {"eight": 8, "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "twenty": 20}
 ABOVE = re.compile(r"\b(over|more than|above|at least|north of|upwards of|exceed\w*|beyond)\s*$", re.I)
@@ -231,6 +238,19 @@ def _months(text: str) -> list[float]:
     return out
 
 
+def _rates(text: str) -> list[float]:
+    """How often, as a share: "one week in four" -> 0.25, "every other week" -> 0.5, "every third month" -> 1/3."""
+    out = []
+    for match in RATE.finditer(text):
+        if match["every"]:
+            out.append(1 / ORDINALS[match["every"].lower()])
+        else:
+            n, d = (float(x) if x[0].isdigit() else WORD_VALUES.get(x.lower(), 0) for x in (match["n"], match["d"]))
+            if n and d:
+                out.append(n / d)
+    return out
+
+
 def _money(text: str) -> list[float]:
     return sorted(float(f[1:]) for f in figures(text) if f.startswith("$"))
 
@@ -292,6 +312,14 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
             if stated_months:
                 same = any(abs(a - s) <= 0.25 * s for a in asked for s in stated_months)
                 return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
+    asked_rates = _rates(q)
+    if asked_rates:  # "on call every other week" against "one week in four is normal"
+        for unit in mine:
+            for clause in _clauses(unit.text):
+                stated_rates = _rates(clause)
+                if stated_rates and terms & set(tokenize(RATE.sub(" ", clause))):
+                    same = any(abs(a - r) <= 0.01 for a in asked_rates for r in stated_rates)
+                    return Verdict("yes" if same else "no", unit, clause, "figure_claim")
     asked_years = _years(q)
     if asked_years:
         for unit in mine:
