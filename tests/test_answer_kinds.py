@@ -234,6 +234,14 @@ def test_a_follow_up_about_a_background_quotes_only_that_backgrounds_section(
     ]
 
 
+# -- someone else's career ---------------------------------------------------------------------------------------
+def test_a_question_about_a_job_no_document_mentions_is_declined(three: Advisor) -> None:
+    """Three documents full of pay figures: "How much does a plumber earn?" must not be answered with an SRE's pay."""
+    answer = three.ask("How much does a plumber earn?")
+    assert answer.refused and answer.reason == "out_of_scope" and not answer.sources
+    assert "$" not in answer.text
+
+
 # -- a fact that is a table cell --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("question", "opening"),

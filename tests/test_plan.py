@@ -235,3 +235,19 @@ def test_a_question_word_mid_sentence_is_not_an_uncovered_name() -> None:
     """A rewritten follow-up may read "As a sysadmin, What would I need ...": "What" names no place or company."""
     question = "As a sysadmin, What would I need to add for DevOps engineers?"
     assert uncovered_specifics(question, ALL, NOTHING_UNCOVERED) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "who"),
+    [
+        ("How much does a plumber earn?", "plumber"),
+        ("What do electricians make?", "electricians"),
+        ("Should I become a pharmacist?", "pharmacist"),
+        ("Between two offers, should I take the one with the higher base pay?", ""),  # a comparative, not a person
+        ("What does a platform engineer do?", ""),  # an entity of the knowledge base
+        ("What does a recruiter look for?", ""),  # a person the knowledge base talks about
+        ("I'm a nurse, which role fits me?", ""),  # the asker's own background: advice they want, not declined
+    ],
+)
+def test_a_person_the_knowledge_base_never_mentions_is_a_stranger(question: str, who: str) -> None:
+    assert make_plan(question, ALL, NOTHING_UNCOVERED).stranger == who

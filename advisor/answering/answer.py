@@ -390,6 +390,13 @@ class Answerer:
         with trace.step("plan"):
             plan = make_plan(standalone, catalog, self.retriever.knows, [h.doc_id for h in retrieval.hits])
         trace.plan.update(plan.to_log())
+        if plan.stranger and not plan.entities:  # someone else's career: declined like any question it doesn't cover
+            text = prompts.REFUSAL.substitute(scope=self.scope())
+            yield text
+            elapsed = time.perf_counter() - started
+            return Answer(
+                text, [], True, usage, latency_s=elapsed, first_token_s=elapsed, reason="out_of_scope", **base
+            )
         hits = retrieval.hits + self._per_entity_hits(plan, standalone, retrieval.hits, catalog)
         hits += self._guidance_hits(plan, standalone, hits)
         hits += self._table_hits(plan, hits, catalog)

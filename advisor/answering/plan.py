@@ -99,6 +99,69 @@ YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w&]*(?:[ -][A-Z][\w&]*)*)\b")
 # Capitalised words that are never a name: "I", and the question words a rewritten follow-up may carry mid-sentence
 # ("As a sysadmin, What would I need?").
+# A person by their job: "a dentist", "plumbers", "an electrician" (after an article or as a plural subject).
+PERSON = re.compile(
+    r"\b(?:an?|the|do|are|for|as)\s+([a-z]{3,}(?:ist|er|or|ian|ant|ent|eon|wife|man|woman)s?)\b(?!\s*-)"
+)
+# English words of a person's-job shape that are not people: comparatives and a few common others.
+NOT_PEOPLE = frozenset(
+    [
+        "higher",
+        "lower",
+        "bigger",
+        "better",
+        "larger",
+        "greater",
+        "smaller",
+        "fewer",
+        "closer",
+        "older",
+        "newer",
+        "younger",
+        "easier",
+        "harder",
+        "faster",
+        "slower",
+        "longer",
+        "shorter",
+        "richer",
+        "safer",
+        "later",
+        "earlier",
+        "other",
+        "another",
+        "either",
+        "neither",
+        "whether",
+        "rather",
+        "after",
+        "under",
+        "over",
+        "never",
+        "ever",
+        "together",
+        "former",
+        "latter",
+        "proper",
+        "however",
+        "whatever",
+        "whoever",
+        "number",
+        "matter",
+        "paper",
+        "letter",
+        "order",
+        "answer",
+        "percent",
+        "moment",
+        "content",
+        "extent",
+        "event",
+        "current",
+        "recent",
+        "different",
+    ]
+)
 SENTENCE_START_WORDS = frozenset({"i", "i'm", "im"}) | frozenset(
     [
         "what",
@@ -134,6 +197,7 @@ class Plan:
     background_phrase: str = ""  # as the asker put it ("backend developer")
     uncovered: list[str] = field(default_factory=list)  # specifics the knowledge base never mentions
     leading: bool = False  # a yes/no question that states a premise ("..., right?")
+    stranger: str = ""  # the person the question is about, whom the knowledge base never mentions ("a dentist")
     verdict: str = ""  # yes/no questions: the check that reached the verdict ("none": none could tell)
 
     def to_log(self) -> dict[str, Any]:
@@ -143,6 +207,7 @@ class Plan:
             "background": self.background.label if self.background else None,
             "uncovered": self.uncovered,
             "leading": self.leading,
+            **({"stranger": self.stranger} if self.stranger else {}),
             **({"verdict": self.verdict} if self.verdict else {}),
         }
 
@@ -223,6 +288,22 @@ def uncovered_specifics(question: str, catalog: EntityCatalog, knows: Callable[[
     return missing
 
 
+def stranger(question: str, catalog: EntityCatalog, knows: Callable[[str], bool]) -> str:
+    """The person a question asks about ("How much does a dentist earn?") when it names no entity of the knowledge
+    base and the knowledge base never uses the word: a question about someone else's career, not one it covers.
+    Only words shaped like a person's job (dentist, plumber, surveyor, electrician, pharmacist) count."""
+    if catalog.find(question):
+        return ""
+    for match in PERSON.finditer(question):
+        word = match.group(1)
+        if word.lower() in NOT_PEOPLE:
+            continue
+        terms = tokenize(word)
+        if terms and not any(knows(t) for t in terms) and catalog.background_of(word) is None:
+            return word
+    return ""
+
+
 def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool], docs: Sequence[str] = ()) -> Plan:
     """The plan for a standalone question (a follow-up is rewritten first). ``docs``: the documents its
     passages come from, best first (which document's advice for the asker's background applies)."""
@@ -248,4 +329,5 @@ def make_plan(question: str, catalog: EntityCatalog, knows: Callable[[str], bool
         kind = "fact"
     if kind == "yes_no" and not leading and phrase and RECOMMEND.search(text):
         kind = "recommendation"  # "Should I, as a data analyst, go for ML?" asks for a path
-    return Plan(kind, entities, background, phrase, uncovered_specifics(text, catalog, knows), leading)
+    who = "" if phrase else stranger(text, catalog, knows)  # an asker's own background is advice they want
+    return Plan(kind, entities, background, phrase, uncovered_specifics(text, catalog, knows), leading, who)
