@@ -276,6 +276,21 @@ def test_a_quote_whose_subject_is_only_in_its_heading_carries_the_heading(
     assert heading and any(s.section.endswith(heading[1]) for s in answer.sources)
 
 
+@pytest.mark.parametrize(
+    ("question", "narrative"),
+    [
+        ("whats a day in the life of a data analyst like?", r"At 9:30|Before lunch|spreadsheet model"),
+        ("What does a DevOps engineer do on a normal day?", r"A normal day might mean"),
+        ("Walk me through an ML engineer's typical day.", r"Reviews experiment logs|Spends the afternoon"),
+    ],
+)
+def test_a_question_about_an_entitys_day_quotes_the_narrative_of_its_day(
+    ask: Ask, question: str, narrative: str
+) -> None:
+    """The narrative of a day says when things happen (at 9:30, after lunch), not "day": it still answers."""
+    assert re.search(narrative, ask(question).text), ask(question).text
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

@@ -116,6 +116,24 @@ def test_tokenize_folds_the_active_vocabularys_synonyms_and_phrases() -> None:
     assert "pay" not in tokenize("decision-making, make the switch, make more sense")
 
 
+def test_a_days_narrative_and_a_question_about_a_day_share_the_daily_token() -> None:
+    # a narrative says when things happen, rarely the word "day"; the question asks about "a typical day"
+    assert tokenize("At 9:30 a nurse checks the charts. After lunch, rounds. On Friday, audits.") == [
+        "daily",
+        "nurse",
+        "check",
+        "chart",
+        "after",
+        "daily",
+        "round",
+        "daily",
+        "audit",
+    ]
+    assert tokenize("whats a day in the life of a nurse like?") == ["daily", "nurse", "like"]
+    assert tokenize("What does a nurse do on a normal working day?") == ["nurse", "daily"]
+    assert "daily" not in tokenize("on call one week in four, at 50% of their time")
+
+
 def test_opposites_pair_words_of_reverse_meaning_either_way() -> None:
     vocab = vocabulary.parse({"opposites": [[["grew", "rising"], ["shrinking", "fell"]]]})
     assert vocab.opposite("grew", "shrinking") and vocab.opposite("fell", "rising")

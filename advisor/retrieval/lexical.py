@@ -19,7 +19,7 @@ import numpy as np
 
 from advisor import vocabulary
 
-TOKENIZER_VERSION = "2"  # bump when the rules below change: persisted indexes rebuild
+TOKENIZER_VERSION = "3"  # bump when the rules below change: persisted indexes rebuild
 STOPWORDS = frozenset(
     [
         "a",
@@ -65,6 +65,10 @@ STOPWORDS = frozenset(
         "them",
         "their",
         "what",
+        "whats",  # "whats", "whos", "hows": the question words typed without their apostrophe
+        "whos",
+        "hows",
+        "wheres",
         "which",
         "who",
         "whom",
