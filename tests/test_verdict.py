@@ -374,3 +374,52 @@ def test_a_ranking_of_other_entities_does_not_confirm_a_claim_about_an_unknown_o
 def test_an_faq_whose_heading_is_the_premise_answers_it() -> None:
     found = decide("A DevOps engineer can become an SRE, right?", "ops", "Can a DevOps engineer become an SRE?")
     assert found is not None and (found.answer, found.check) == ("yes", "source_says")
+
+
+CLINIC = """# Nurse or Paramedic?
+
+| | Nurse | Paramedic |
+|---|---|---|
+| Median pay | $90K | $60K |
+| Setting | Hospital wards | Ambulances |
+
+## Which pays more?
+
+Nurses earn more on paper. At most employers, though, the pay gap between the two is within 15%.
+
+## Which is safest in ten years?
+
+Honestly: both, if you're good. The tools will change, but people who do this work will continue to be needed.
+
+## Can I move between them?
+
+Yes. Many paramedics retrain as nurses. The moves are common; the skills carry over.
+"""
+CLINIC_CATALOG = EntityCatalog.merged([learn(CLINIC)])
+
+
+def clinic_verdict(question: str, *headings: str) -> Verdict | None:
+    units = []
+    for rank, heading in enumerate(headings):
+        body = CLINIC.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0] if heading else CLINIC.split("\n## ", 1)[0]
+        for position, (text, row) in enumerate(unit_parts(body)):
+            units.append(
+                Unit(rank, position, text, score=1 - rank / 10, row=row, section=f"Nurse or Paramedic? > {heading}")
+            )
+    return verdict(question, make_plan(question, CLINIC_CATALOG, lambda term: True), units, CLINIC_CATALOG)
+
+
+def test_a_passage_that_bounds_the_gap_answers_a_multiple_before_the_table_does() -> None:
+    """ "X earn double what Y make": a passage saying the gap is within 15% is the answer, not a ratio of table cells."""
+    assert set(CLINIC_CATALOG.names) == {"Nurse", "Paramedic"}
+    found = clinic_verdict("At most employers nurses earn double what paramedics make, right?", "", "Which pays more?")
+    assert found is not None and found.answer == "no" and "within 15%" in found.text, found
+
+
+def test_still_is_a_hedge_not_a_word_the_passage_must_hold() -> None:
+    """ "Will both still be needed?" is confirmed by "will continue to be needed", which has no "still"."""
+    found = clinic_verdict(
+        "Both jobs will still be needed in ten years if you're good at them, right?", "Which is safest in ten years?"
+    )
+    assert found is not None and found.answer == "yes" and found.check == "supported", found
+    assert "continue to be needed" in found.text or found.text.startswith("Honestly"), found

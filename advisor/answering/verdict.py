@@ -41,7 +41,7 @@ from advisor.retrieval.lexical import tokenize
 NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|without)\b|n't\b", re.I)
 UNIVERSAL = re.compile(r"\b(all|every|everyone|everything|only|always|entirely|completely|whole)\b", re.I)
 NEGATION_WORDS = "not no never none rarely seldom hardly nor cannot without"
-HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually"})
+HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually", "still"})
 CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "X, not Y": rejects only Y
 STOP = frozenset(
     {"the", "and", "not", "but", "for", "you", "your", "are", "that", "this", "with", "what", "all", "can"}
@@ -330,6 +330,11 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
                 same = any(a0 <= s1 and s0 <= a1 for a0, a1 in asked_years for s0, s1 in stated_years)
                 return Verdict("yes" if same else "no", unit, unit.text, "figure_claim")
     multiple = next((v for w, v in MULTIPLE.items() if re.search(rf"\b{w}\b", q, re.I)), None)
+    if multiple is not None:  # a passage that bounds the difference answers the claim itself ("within 20%")
+        for unit in units:
+            bound = re.search(r"\b(within|under|less than|at most|no more than)\s+(\d+(?:\.\d+)?)\s?%", unit.text, re.I)
+            if bound and terms & set(tokenize(unit.text)):
+                return Verdict("no" if multiple > float(bound[2]) else "yes", unit, unit.text, "figure_claim")
     named = catalog.find(q)
     if multiple is not None and len(named) >= 2:  # "X earn double what Y make": the ratio of their own figures
         for _first, _header, cells in columns(units, catalog):
@@ -341,11 +346,6 @@ def _figure_claim(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
                 unit, _cell = cells[named[0]]
                 ok = abs(ratio - claimed_ratio) <= RATIO_SLACK * claimed_ratio
                 return Verdict("yes" if ok else "no", unit, unit.text, "figure_claim")
-    if multiple is not None:
-        for unit in units:
-            bound = re.search(r"\b(within|under|less than|at most|no more than)\s+(\d+(?:\.\d+)?)\s?%", unit.text, re.I)
-            if bound:
-                return Verdict("no" if multiple > float(bound[2]) else "yes", unit, unit.text, "figure_claim")
     return None
 
 
@@ -492,7 +492,7 @@ def _other_entity(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog,
 def _supported(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
     """A passage that holds most of the premise's words backs it, unless the premise claims a universal ("nearly
     all their time", "every", "only") the passage doesn't make."""
-    terms = _premise_terms(q, catalog)
+    terms = _premise_terms(q, catalog) - HEDGES
     universals = {w.lower() for w in UNIVERSAL.findall(q)}
     if len(terms) < 2:
         return None
