@@ -394,6 +394,10 @@ Honestly: both, if you're good. The tools will change, but people who do this wo
 ## Can I move between them?
 
 Yes. Many paramedics retrain as nurses. The moves are common; the skills carry over.
+
+## Is a paramedic a medic or a driver?
+
+Both. Paramedics treat patients on scene, and on most crews they also drive the ambulance.
 """
 CLINIC_CATALOG = EntityCatalog.merged([learn(CLINIC)])
 
@@ -423,3 +427,16 @@ def test_still_is_a_hedge_not_a_word_the_passage_must_hold() -> None:
     )
     assert found is not None and found.answer == "yes" and found.check == "supported", found
     assert "continue to be needed" in found.text or found.text.startswith("Honestly"), found
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("A paramedic is just a driver, not a real medic, right?", "no"),
+        ("A paramedic is only a driver, isn't it?", "no"),
+        ("A paramedic is both a medic and a driver, right?", "yes"),
+    ],
+)
+def test_both_answers_an_either_or_faq_against_a_premise_of_one_side(question: str, answer: str) -> None:
+    found = clinic_verdict(question, "Is a paramedic a medic or a driver?")
+    assert found is not None and found.answer == answer and found.check == "source_says", found

@@ -42,6 +42,9 @@ NEGATION = re.compile(r"\b(not|no|never|none|rarely|seldom|hardly|nor|cannot|wit
 UNIVERSAL = re.compile(r"\b(all|every|everyone|everything|only|always|entirely|completely|whole)\b", re.I)
 NEGATION_WORDS = "not no never none rarely seldom hardly nor cannot without"
 HEDGES = frozenset({"ever", "any", "really", "always", "usually", "often", "just", "even", "actually", "still"})
+EXCLUSIVE = re.compile(
+    r"\b(just|only|merely|purely|rather than|instead of)\b|,\s*not\b|\bnot (an?|the) (real|actual)\b", re.I
+)
 CONTRAST = re.compile(r",\s*not\b[^,.;]*", re.I)  # "X, not Y": rejects only Y
 STOP = frozenset(
     {"the", "and", "not", "but", "for", "you", "your", "are", "that", "this", "with", "what", "all", "can"}
@@ -170,7 +173,7 @@ def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
     words = set(tokenize(q))
     named = set(catalog.find(q))
     for unit in units:
-        match = re.match(r"^(yes|no)\b", unit.text, re.I)
+        match = re.match(r"^(yes|no|both)\b", unit.text, re.I)
         heading = unit.section.rsplit(">", 1)[-1]
         same_subject = set(catalog.find(heading)) <= named  # the FAQ asks about what the premise is about
         if (
@@ -179,7 +182,14 @@ def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, 
             and same_subject
             and len(words & set(tokenize(heading))) >= MIN_HEADING_OVERLAP
         ):
-            return Verdict(match[1].lower(), unit, unit.text, "source_says")
+            answer = match[1].lower()
+            if answer == "both":  # "Is it A or B?" "Both.": a premise that it is only one of them is wrong
+                if not re.search(r"\bor\b", heading, re.I):
+                    continue
+                answer = "no" if EXCLUSIVE.search(q) else "yes" if re.search(r"\bboth\b", q, re.I) else ""
+                if not answer:
+                    continue
+            return Verdict(answer, unit, unit.text, "source_says")
     return None
 
 
