@@ -89,11 +89,12 @@ def add(kb: KnowledgeBase, folder: Path, name: str, text: str) -> ingest.Change:
 
 
 class Counting:
-    """The knowledge base as the lexical index sees it, counting the chunk texts it fetches from Chroma."""
+    """The knowledge base as the lexical index sees it, counting the chunk texts and vectors it fetches from Chroma."""
 
     def __init__(self, kb: KnowledgeBase | None = None) -> None:
         self.kb: Any = kb
         self.fetched: list[str] = []
+        self.vectors_fetched: list[str] = []
 
     @property
     def manifest(self):  # type: ignore[no-untyped-def]
@@ -113,6 +114,10 @@ class Counting:
             def fetch(self, ids: list[str]) -> dict[str, Any]:
                 counting.fetched.extend(ids)
                 return counting.kb.collection.fetch(ids)
+
+            def vector_rows(self, ids: list[str]) -> Any:
+                counting.vectors_fetched.extend(ids)
+                return counting.kb.collection.vector_rows(ids)
 
         return Fetching()
 

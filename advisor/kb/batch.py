@@ -61,9 +61,11 @@ def commit_records(
     kb: KnowledgeBase,
     records: dict[str, DocumentRecord | None],
     texts: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    vectors: dict[str, Any] | None = None,
 ) -> None:
     """Set (or drop, for None) documents in the manifest and save it once; on failure the in-memory manifest
-    is unchanged. ``texts``: the chunks just written (chunk id -> (text, metadata)), for the lexical index."""
+    is unchanged. ``texts`` and ``vectors``: the chunks just written (chunk id -> (text, metadata), chunk id ->
+    vector), for the lexical index and its copy of the vectors."""
     docs = kb.manifest.documents
     before = {doc_id: docs.get(doc_id) for doc_id in records}
     for doc_id, record in records.items():
@@ -72,7 +74,7 @@ def commit_records(
         else:
             docs[doc_id] = record
     try:
-        kb.save_manifest(texts)
+        kb.save_manifest(texts, vectors)
     except BaseException:
         for doc_id, old in before.items():
             if old is None:
@@ -122,6 +124,7 @@ class Batch:
         # Texts of the chunks written since the last commit: the lexical index takes them from here, not from
         # Chroma (bounded like the rest: one commit interval of chunks).
         self._written: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._written_vectors: dict[str, Any] = {}  # and their vectors, for the data dir's copy
         self._last_commit = time.monotonic()
         self.done = 0  # chunks embedded (or kept, when their vector could be reused): the slow part
         self.queued = 0  # chunks of the documents added so far
@@ -236,9 +239,10 @@ class Batch:
         if not n:
             return
         self.kb.collection.upsert(ids[:n], vecs[:n], texts[:n], metas[:n])
-        for chunk_id, text, meta in zip(ids[:n], texts[:n], metas[:n], strict=True):
+        for chunk_id, vector, text, meta in zip(ids[:n], vecs[:n], texts[:n], metas[:n], strict=True):
             self._by_doc[str(meta["doc_id"])].unwritten -= 1
             self._written[chunk_id] = (text, meta)
+            self._written_vectors[chunk_id] = vector
         del ids[:n], vecs[:n], texts[:n], metas[:n]
 
     def commit(self) -> None:
@@ -250,8 +254,10 @@ class Batch:
         if not self._pending:
             return
         assert all(p.unwritten == 0 for p in self._pending), "a committed document must have all its chunks"
-        commit_records(self.kb, {p.record.doc_id: p.record for p in self._pending}, self._written)
-        self._written = {}
+        commit_records(
+            self.kb, {p.record.doc_id: p.record for p in self._pending}, self._written, self._written_vectors
+        )
+        self._written, self._written_vectors = {}, {}
         # A document's chunk IDs start with its ID, so old chunks can only be referenced by its new version.
         stale = [c for p in self._pending if p.old for c in set(p.old.chunk_ids) - set(p.record.chunk_ids)]
         self._pending, self._by_doc = [], {}

@@ -7,10 +7,12 @@ as 3,000 (benchmarks/RESULTS.md, section 10). Below a size where a full scan cos
 does, :class:`ExactVectors` scans every live vector instead: the true nearest neighbours, the same in every
 process.
 
-It keeps the live vectors in memory (384 floats each: ~1.5 KB a chunk) and follows the manifest by its diff:
-after a write only the new chunks' vectors are fetched from Chroma, and a document whose record changed
-(re-titled, re-embedded) has its chunks' vectors fetched again. It deliberately doesn't persist anything: the
-vectors live in Chroma; this is a cache of them.
+It keeps the live vectors in memory (384 floats each: ~1.5 KB a chunk, ~150 MB at 100k) and follows the manifest
+by its diff: after a write only the new chunks' vectors are read, and a document whose record changed (re-titled,
+re-embedded) has its chunks' vectors read again. They are read from the data dir's own copy (``stored``: the file
+the lexical index keeps them in, see :mod:`advisor.retrieval.lexical_index`), which a process opens in ~0.4 s
+at 100k chunks; what that copy can't give (another process is busy with it, or it lacks a chunk) is fetched from
+Chroma (~12 s for 100k). It deliberately persists nothing itself: the file is the lexical index's to keep.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ import numpy as np
 
 from advisor.kb.manifest import DocumentRecord, Manifest
 
-# Live chunks up to which KnowledgeBase.query scans every vector instead of asking Chroma's graph: a scan of
-# 20k vectors takes ~10 ms on one core here (a graph search ~5-10 ms) and holds ~30 MB; fetching them when a
-# process opens the store takes ~2 s. Past this size the graph's search width (collection.HNSW_EF_SEARCH) has to
-# hold recall on its own, which it doesn't fully at 100k chunks (RESULTS.md section 10: what a scan would cost there).
-EXACT_BELOW = 20_000
+# Live chunks up to which KnowledgeBase.query scans every vector instead of asking Chroma's graph. The graph
+# loses recall as a store grows (0.971 at 100k, RESULTS.md section 10); a scan costs ~1.5 KB of memory and, here,
+# ~0.1-0.2 us of one core a chunk (100k: ~150 MB, 9-20 ms a question; its rows read from the data dir in ~0.4 s),
+# so at this size it holds ~300 MB and takes ~20-40 ms, still within the retrieval p95 target of 50 ms.
+EXACT_BELOW = 200_000
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,23 @@ class _Snapshot:
     matrix: np.ndarray  # unit rows, one per id
 
 
+Rows = tuple[list[str], np.ndarray]  # chunk IDs, one vector each
+
+
 class ExactVectors:
     """Every live chunk's vector in memory, searched in full. ``fetch`` returns the stored vectors of the given chunk
-    IDs that exist, as (their IDs, one row each), e.g. :meth:`advisor.kb.collection.ChunkCollection.vector_rows`."""
+    IDs that exist, as (their IDs, one row each), e.g. :meth:`advisor.kb.collection.ChunkCollection.vector_rows`;
+    ``stored``, when given, is asked first and returns the same from a local copy, or None when it can't
+    (e.g. :meth:`advisor.retrieval.lexical_index.LexicalIndex.vector_rows`)."""
 
-    def __init__(self, fetch: Callable[[list[str]], tuple[list[str], np.ndarray]], dimension: int) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[list[str]], Rows],
+        dimension: int,
+        stored: Callable[[list[str]], Rows | None] | None = None,
+    ) -> None:
         self._fetch = fetch
+        self._stored = stored
         self._dimension = dimension
         self._lock = threading.Lock()
         self._snapshot = _Snapshot(("", -1), {}, [], np.zeros((0, dimension), dtype=np.float32))
@@ -86,12 +99,31 @@ class ExactVectors:
                 cid for doc_id, rec in documents.items() for cid in rec[-1] if doc_id not in kept or cid not in row
             )
         )
-        # A chunk gone from Chroma is left out: it couldn't be returned anyway.
-        new_ids, fresh = self._fetch(wanted) if wanted else ([], np.zeros((0, self._dimension), dtype=np.float32))
+        new_ids, fresh = self._read(wanted)
         fresh = np.asarray(fresh, dtype=np.float32).reshape(-1, self._dimension)
         fresh = fresh / np.clip(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12, None)
         matrix = np.concatenate([old.matrix[[row[cid] for cid in keep_ids]], fresh])
         return _Snapshot(key, documents, keep_ids + list(new_ids), matrix)
+
+    def _read(self, wanted: list[str]) -> Rows:
+        """The vectors of chunks ``wanted``: from the local copy, the rest from Chroma. A chunk neither holds is
+        left out: it couldn't be returned anyway."""
+        empty = np.zeros((0, self._dimension), dtype=np.float32)
+        if not wanted:
+            return [], empty
+        got = self._stored(wanted) if self._stored is not None else None
+        ids, rows = got if got is not None else ([], empty)
+        have = set(ids)
+        rest = [c for c in wanted if c not in have]
+        if not rest:
+            return ids, rows
+        more_ids, more = self._fetch(rest)
+        if not more_ids:
+            return ids, rows
+        more = np.asarray(more, dtype=np.float32).reshape(-1, self._dimension)
+        return [*ids, *more_ids], np.concatenate(
+            [np.asarray(rows, dtype=np.float32).reshape(-1, self._dimension), more]
+        )
 
 
 def _depends(record: DocumentRecord) -> tuple[Any, ...]:

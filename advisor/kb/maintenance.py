@@ -2,7 +2,8 @@
 
 - :func:`verify` lists every disagreement (missing or stray chunks, a chunk filed under the wrong
   document, a vector of the wrong size, an index that doesn't find a stored vector, a chunk BM25 can't
-  index, a lexical index that misses, strays from or mis-tokenises a chunk, a leftover collection). It
+  index, a lexical index that misses, strays from or mis-tokenises a chunk, a copy of the vectors there that
+  misses, strays from or differs from Chroma's, a leftover collection). It
   changes nothing but the lexical index, which it first brings up to date as any reader would (a damaged
   one is rebuilt then, and said so). ``repair=True`` takes the writer lock, fixes what
   :func:`advisor.kb.ingest.repair` can, rebuilds the lexical index if it disagreed, and verifies again.
@@ -98,14 +99,25 @@ def check(kb: KnowledgeBase) -> VerifyReport:
             f"{len(misfiled)} chunk(s) are filed under another document in Chroma: {_sample(misfiled, 3)}"
         )
 
-    # The lexical index: each live chunk held with the terms its text in Chroma makes, nothing else held.
-    lexical = kb.lexical.check(stored)
+    # The lexical index: each live chunk held with the terms its text in Chroma makes and with Chroma's vector,
+    # nothing else held.
+    vector_ids, matrix = kb.collection.vector_rows(sorted(stored))
+    lexical = kb.lexical.check(stored, dict(zip(vector_ids, matrix, strict=True)))
     report.repaired.extend(lexical.rebuilt)
     lexical_problems = list(lexical.problems)
     for ids, what in (
         (lexical.missing, "live chunk(s) are missing from the lexical index"),
         (lexical.stray, "chunk(s) in the lexical index that no document lists"),
         (lexical.mismatched, "chunk(s) in the lexical index don't match their text in Chroma"),
+        *(
+            (
+                (lexical.vectors.missing, "live chunk(s) have no vector in the lexical index's copy"),
+                (lexical.vectors.stray, "vector(s) in the lexical index's copy that no document lists"),
+                (lexical.vectors.mismatched, "vector(s) in the lexical index's copy differ from Chroma's"),
+            )
+            if lexical.vectors
+            else ()
+        ),
     ):
         if ids:
             lexical_problems.append(f"{len(ids)} {what}: {_sample(ids, 3)}")
@@ -203,14 +215,14 @@ def rebuild(kb: KnowledgeBase, embedder: Embedder, progress: Progress | None = N
             raise
         for doc_id in dropped:
             manifest.documents.pop(doc_id)
-        previous = (manifest.collection, manifest.embed_model, manifest.dimension)
+        previous = (manifest.collection, manifest.embed_model, manifest.dimension, kb.collection)
         manifest.collection, manifest.embed_model, manifest.dimension = new.name, embedder.name, embedder.dimension
+        kb.collection = new  # the commit's diff takes the new vectors from it
         try:
             kb.save_manifest()
         except BaseException:
-            manifest.collection, manifest.embed_model, manifest.dimension = previous
+            manifest.collection, manifest.embed_model, manifest.dimension, kb.collection = previous
             raise
-        kb.collection = new
         kb.adopt_model(embedder.name, embedder.dimension)
         kb.drop_collection(old_name)
         kb.lexical.rebuild()  # from the new collection's texts, a batch at a time

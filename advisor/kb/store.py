@@ -11,11 +11,10 @@
   server mode that lock only covers one machine; a write committed by another machine meanwhile is
   detected when the manifest is saved, and the later writer is refused;
 - queries that return only live chunks (the ones the manifest lists), widening when leftovers crowd them out;
-- the lexical index (:mod:`advisor.retrieval.lexical_index`) that follows the manifest: every commit applies its
-  own diff to it at once, so readers find it done.
+- the lexical index and live vectors (:mod:`advisor.retrieval.lexical_index`) that follow the manifest: every
+  commit applies its own diff to them at once, so readers find it done; the exact scan reads the vectors.
 
-It deliberately knows nothing about files, chunking or embeddings: see ingest.py and maintenance.py.
-"""
+It deliberately knows nothing about files, chunking or embeddings: see ingest.py and maintenance.py."""
 
 from __future__ import annotations
 
@@ -40,7 +39,7 @@ from advisor.kb.collection import (
 )
 from advisor.kb.exact import EXACT_BELOW, ExactVectors
 from advisor.kb.manifest import FileManifest, Manifest, ManifestStore, ServerManifest
-from advisor.retrieval.lexical_index import LexicalIndex, Texts, index_path
+from advisor.retrieval.lexical_index import LexicalIndex, Texts, Vectors, index_path
 from advisor.settings import Settings
 
 __all__ = ["KnowledgeBase"]
@@ -82,7 +81,9 @@ class KnowledgeBase:
         self._lexical_lock = threading.Lock()
         self.exact_below = exact_below
         self.collection = self._open_collection(self.manifest.collection, create=True)
-        self._exact = ExactVectors(lambda ids: self.collection.vector_rows(ids), dimension)
+        self._exact = ExactVectors(
+            lambda ids: self.collection.vector_rows(ids), dimension, lambda ids: self.lexical.vector_rows(ids)
+        )
 
     @property
     def manifest(self) -> Manifest:
@@ -230,13 +231,13 @@ class KnowledgeBase:
         finally:
             lock.release()
 
-    def save_manifest(self, texts: Texts | None = None) -> None:
+    def save_manifest(self, texts: Texts | None = None, vectors: Vectors | None = None) -> None:
         """Commit the manifest (bumping its generation), then apply the commit's diff to the lexical index (from
-        ``texts``, chunk id -> (text, metadata), for the new chunks the caller just wrote; others come from Chroma).
-        Refused if another writer committed since we read it."""
+        ``texts``, chunk id -> (text, metadata), and ``vectors``, chunk id -> vector, for the new chunks the caller
+        just wrote; others come from Chroma). Refused if another writer committed since we read it."""
         self.manifests.save()
         try:
-            self.lexical.sync_file(writer=True, texts=texts)
+            self.lexical.sync_file(writer=True, texts=texts, vectors=vectors)
         except Exception:  # the commit stands: a derived index failing must not make the write look failed
             LOG.warning("the lexical index didn't follow this write; the next question catches up", exc_info=True)
 
@@ -261,17 +262,16 @@ class KnowledgeBase:
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
         """Nearest live chunks by cosine similarity (1 - distance), best first; equal similarities by chunk ID.
 
-        Up to ``exact_below`` live chunks, every live vector is scanned (:mod:`advisor.kb.exact`): the true nearest
-        neighbours. Past that, Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes its graph
-        search that wide even on a collection made with narrower settings (see :mod:`advisor.kb.collection`).
+        Up to ``exact_below`` live chunks, every live vector (the data dir's copy) is scanned (:mod:`advisor.kb.exact`):
+        the true nearest neighbours. Past that, Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes
+        its graph search that wide even on a collection made with narrower settings (see :mod:`advisor.kb.collection`).
         Chunks the manifest doesn't list (a write in progress, leftovers) are skipped; if they crowd out the live
         ones, the query widens until ``k`` live chunks are found or the collection is exhausted.
         """
         live = self.live_ids()
         if not live:
             return []
-        # Counting is O(N) in Chroma (~15 ms at 100k chunks), so it happens only when widening; a query for
-        # more results than the collection holds just returns fewer.
+        # Counting is O(N) in Chroma (~15 ms at 100k chunks): only when widening.
         total: int | None = None
         n = max(k * 2, k + 4, HNSW_EF_SEARCH)
         last: Exception | None = None

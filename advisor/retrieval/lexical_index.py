@@ -1,29 +1,39 @@
-"""The lexical (BM25) index, kept on disk beside the knowledge base and brought up to date by the manifest's diff.
+"""The lexical (BM25) index and the live chunks' vectors, kept on disk beside the knowledge base and brought up to
+date by the manifest's diff.
 
 What is kept: for every live chunk, its terms as :func:`~advisor.retrieval.lexical.tokenize` makes them from its
-section and text (term ids and counts) and its length, in one SQLite file in the data dir
-(``lexical-<collection prefix>-v<schema>.sqlite3``, WAL mode), with the manifest generation and collection it follows and
-the tokenizer signature it was built with. Each process scores from :class:`~advisor.retrieval.postings.Postings`
-loaded from that file, so opening a store reads no chunk text at all.
+section and text (term ids and counts) and its length, and its vector (float32, as written to Chroma, with the
+collection and title it was embedded under), in one SQLite file in the data dir
+(``lexical-<collection prefix>-v<schema>.sqlite3``, WAL mode), with the manifest generation and collection it
+follows and the tokenizer signature it was built with. Each process scores from
+:class:`~advisor.retrieval.postings.Postings` loaded from that file, so opening a store reads no chunk text at all,
+and :class:`~advisor.kb.exact.ExactVectors` scans the vectors read from it (:meth:`LexicalIndex.vector_rows`:
+~0.4 s for 100k chunks, against ~12 s fetching them from Chroma).
 
-How it follows the knowledge base, document by document (a fingerprint of each document's chunk list says which
-changed): chunks of changed or removed documents leave; the texts of chunks the file doesn't hold yet are
-tokenised and stored, and only those (a write hands over the texts it just wrote; any others are fetched from
-Chroma). A write applies its own diff right after its manifest commit (:meth:`LexicalIndex.sync_file`, called
-by ``KnowledgeBase.save_manifest``); a reader that sees a new generation
+How it follows the knowledge base, document by document (a fingerprint of each document's chunk list, title and
+collection says which changed): chunks of changed or removed documents leave; the texts of chunks the file
+doesn't hold yet are tokenised and stored, and only those, and so are the vectors of chunks it doesn't hold as
+embedded under the document's current title and collection (a re-titled document is embedded again under the
+same chunk IDs, and so is every chunk by ``kb rebuild``). A write hands over the texts and vectors it just wrote;
+any others are fetched from Chroma. A write applies its own diff right after its manifest commit
+(:meth:`LexicalIndex.sync_file`, called by ``KnowledgeBase.save_manifest``); a reader that sees a new generation
 applies whatever is left (usually nothing), then the same diff to its postings. Each diff is one SQLite
 transaction, with the manifest re-read inside it: no process sees half of one, and none moves the file back to
 an older manifest. In server mode each app instance keeps its own file under its own data dir.
 
 What holds: queries return only chunks the current manifest lists; a file that is missing, damaged (not SQLite,
 malformed), of another schema or built with another tokenizer is rebuilt from Chroma once, with a logged
-message; a removed chunk's row and the words only it held leave the file (secure delete, then the write-ahead
-log is emptied) and stop counting at once; the packed postings keep its id, never its words, until the next pack.
+message; a removed chunk's rows (its vector too) and the words only it held leave the file (secure delete, then
+the write-ahead log is emptied) and stop counting at once; the packed postings keep its id, never its words, until
+the next pack.
 
 It deliberately keeps no chunk texts (Chroma has them; the retriever fetches its top hits') and doesn't rank with
 SQLite FTS5's ``bm25()``: on the benchmark corpus FTS5 took 21 ms a question at 10k chunks and 75-100 ms at 100k,
 against 1-2 ms for the postings, and its BM25 (k1 1.2, idf floored at zero) is not the one the relevance
 threshold was tuned on.
+
+The vectors share the file rather than keeping one of their own so that one diff, one transaction and one
+rebuild path cover both; an ``.npy`` would load faster (0.1 s at 100k) but has to be rewritten whole on every write.
 
 Long: the file's schema, the diff that writes it and the diff that follows it in memory are one unit; each
 relies on what the others keep (fingerprints, term ids that are never reused, the epoch of a rebuild).
@@ -59,9 +69,10 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 Texts = Mapping[str, tuple[str, dict[str, Any]]]  # chunk id -> (text, metadata), as ChunkCollection.fetch gives
+Vectors = Mapping[str, Any]  # chunk id -> its vector, as written to Chroma
 
 APPLICATION_ID = 0x4144564C  # "ADVL" in the file header: our lexical index, not another SQLite file
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the vectors table (an older file is rebuilt once, vectors included)
 SYNC_WAIT_S = 2.0  # how long a process waits for another's diff (one takes milliseconds; a full build, minutes)
 RETRY_AFTER_S = 5.0  # a reader that gave up on a busy file tries again this much later, not on every question
 REBUILD_WAIT_S = 120.0  # kb rebuild / verify --repair wait this long for a busy file before failing
@@ -72,6 +83,7 @@ PACK_AFTER = 1000  # chunks added or removed since the packed postings before a 
 # ~0.7 s), while a pack rewrites every chunk (~3 s at 100k), so a store growing by writes packs ~5x its size in
 # all (at 5%: ~20x, a third of a 100k-chunk ingest's lexical index time).
 PACK_SHARE = 0.25
+SAME_VECTOR = 1e-5  # largest difference of unit vectors taken as the same (float32 rounding is ~1e-7; a change, >1e-3)
 TRUNCATE_WAIT_MS = 200  # how long to wait for readers before the log is emptied (else: after a later write)
 SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -83,6 +95,9 @@ SCHEMA = (
     # The postings of all chunks as Postings.pack() gives them, plus "docs" (JSON: [doc id, fingerprint, first
     # slot, end slot] each): a cold open maps these instead of sorting every row's terms.
     "CREATE TABLE packed (name TEXT PRIMARY KEY, data BLOB NOT NULL)",
+    # Each live chunk's stored vector (float32 bytes) and what it was embedded under (embedded_key).
+    "CREATE TABLE vectors (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, embedded TEXT NOT NULL, vector BLOB NOT NULL)",
+    "CREATE INDEX vectors_by_doc ON vectors (doc_id)",
 )
 
 
@@ -98,9 +113,34 @@ def index_text(section: str, text: str) -> str:
     return f"{section}\n{text}"
 
 
-def fingerprint(chunk_ids: Sequence[str]) -> str:
-    """Of a document's chunk list: equal fingerprints, nothing to do for that document."""
-    return hashlib.sha256("\n".join(chunk_ids).encode("utf-8")).hexdigest()[:16]
+def fingerprint(chunk_ids: Sequence[str], embedded: str = "") -> str:
+    """Of a document's chunk list and what its vectors were embedded under (:func:`embedded_key`): equal
+    fingerprints, nothing to do for that document."""
+    return hashlib.sha256("\n".join([embedded, *chunk_ids]).encode("utf-8")).hexdigest()[:16]
+
+
+def embedded_key(collection: str, title: str) -> str:
+    """What a document's stored vectors depend on besides their chunks: the collection (a rebuild embeds every
+    chunk again, perhaps with another model) and the document's title (embedded with each chunk)."""
+    return hashlib.sha256(f"{collection}\0{title}".encode()).hexdigest()[:16]
+
+
+def _same_vector(blob: bytes, stored: Any) -> bool:
+    """Whether a vector in the file is the one Chroma holds: Chroma keeps its own normalised copy of what was
+    written (it differs in the last bit of some floats), so they are compared as directions."""
+    ours, theirs = np.frombuffer(blob, dtype=np.float32), np.asarray(stored, dtype=np.float32)
+    if ours.shape != theirs.shape:
+        return False
+    unit = [v / max(float(np.linalg.norm(v)), 1e-12) for v in (ours, theirs)]
+    return float(np.max(np.abs(unit[0] - unit[1]), initial=0.0)) <= SAME_VECTOR
+
+
+def _documents(manifest: Manifest) -> dict[str, tuple[str, list[str]]]:
+    """doc id -> (:func:`embedded_key`, chunk ids), as the manifest lists them."""
+    return {
+        doc.doc_id: (embedded_key(manifest.collection, doc.title), list(doc.chunk_ids))
+        for doc in list(manifest.documents.values())
+    }
 
 
 class ChunkSource(Protocol):
@@ -123,6 +163,16 @@ class LexicalCheck:
     mismatched: list[str] = field(default_factory=list)  # held, but not with the terms their text makes
     problems: list[str] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
+    vectors: VectorCheck | None = None  # the stored vectors, when checked
+
+
+@dataclass
+class VectorCheck:
+    """The file's vectors against Chroma's: chunk ids by kind of problem."""
+
+    missing: list[str] = field(default_factory=list)  # live chunks whose vector the file doesn't hold
+    stray: list[str] = field(default_factory=list)  # vectors of chunks no document lists
+    mismatched: list[str] = field(default_factory=list)  # not Chroma's vector, or embedded under another title
 
 
 def _busy(exc: sqlite3.Error) -> bool:
@@ -217,18 +267,20 @@ class LexicalIndex:
         self._follow(conn)
         self._retry = None if filed and self.current else (self._key(), time.monotonic() + RETRY_AFTER_S)
 
-    def sync_file(self, writer: bool = False, texts: Texts | None = None) -> bool:
+    def sync_file(self, writer: bool = False, texts: Texts | None = None, vectors: Vectors | None = None) -> bool:
         """Apply the manifest's diff to the file. False: another process was busy with it, so it was left for later.
 
         ``writer`` (a write's own diff): only when the file is built already, or on the knowledge base's first
         commit; building it whole (a store that never had one, a tokenizer change) is left to the first reader.
         ``texts`` (chunk id -> (text, metadata), as written to Chroma): the new chunks' texts the writer still
-        holds, so they aren't fetched back; the others are.
+        holds, so they aren't fetched back; the others are. ``vectors`` (chunk id -> vector): the same for vectors.
         """
         with self._lock:
-            return self._guarded(lambda: self._sync_file(self._db(), writer, texts), False)
+            return self._guarded(lambda: self._sync_file(self._db(), writer, texts, vectors), False)
 
-    def _sync_file(self, conn: sqlite3.Connection, writer: bool, texts: Texts | None = None) -> bool:
+    def _sync_file(
+        self, conn: sqlite3.Connection, writer: bool, texts: Texts | None = None, vectors: Vectors | None = None
+    ) -> bool:
         signature = tokenizer_signature()
         if self._file_follows(self._meta(conn), self.source.manifest, signature):
             return True
@@ -261,7 +313,7 @@ class LexicalIndex:
                 elif not built and manifest.documents and not writer and not self._announced:
                     chunks = sum(len(d.chunk_ids) for d in list(manifest.documents.values()))
                     LOG.warning("building the lexical index %s from %d chunks in Chroma (once)", self.path, chunks)
-                truncate = self._apply(conn, manifest, texts)
+                truncate = self._apply(conn, manifest, texts, vectors)
                 self._announced = False
             conn.execute("COMMIT")
         except BaseException:
@@ -280,20 +332,24 @@ class LexicalIndex:
             str(manifest.generation),
         )
 
-    def _apply(self, conn: sqlite3.Connection, manifest: Manifest, texts: Texts | None = None) -> bool:
+    def _apply(
+        self, conn: sqlite3.Connection, manifest: Manifest, texts: Texts | None = None, vectors: Vectors | None = None
+    ) -> bool:
         """Make the file hold exactly the manifest's chunks, document by document (inside a write transaction).
         True when its write-ahead log should be emptied after the commit: chunks left the file, or the postings
         were packed again (a log as big as the file)."""
-        wanted = {doc.doc_id: list(doc.chunk_ids) for doc in list(manifest.documents.values())}
+        wanted = _documents(manifest)
         filed = dict(conn.execute("SELECT doc_id, fingerprint FROM docs").fetchall())
-        changed = {d: ids for d, ids in wanted.items() if filed.get(d) != fingerprint(ids)}
+        changed = {d: (e, ids) for d, (e, ids) in wanted.items() if filed.get(d) != fingerprint(ids, e)}
         refs: Counter[int] = Counter()
-        churn = 0
+        churn = gone = 0  # chunks' rows added or removed (the postings' churn); vectors removed
         for doc_id in [d for d in filed if d not in wanted]:
             churn += self._delete(conn, "DELETE FROM chunks WHERE doc_id = ? RETURNING terms", [doc_id], refs)
+            gone += conn.execute("DELETE FROM vectors WHERE doc_id = ?", (doc_id,)).rowcount
             conn.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
         held: dict[str, set[str]] = {}
-        for doc_id, ids in changed.items():
+        held_vectors: dict[str, set[str]] = {}
+        for doc_id, (embedded, ids) in changed.items():
             keep = set(ids)
             rows = [c for (c,) in conn.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))]
             for chunk_id in rows:
@@ -301,14 +357,25 @@ class LexicalIndex:
                     sql = "DELETE FROM chunks WHERE chunk_id = ? RETURNING terms"
                     churn += self._delete(conn, sql, [chunk_id], refs)
             held[doc_id] = keep.intersection(rows)
-        owner = {c: d for d, ids in changed.items() for c in ids if c not in held[d]}
+            # A vector leaves with its chunk, and when it was embedded again (a new title, a rebuilt collection).
+            sql = "SELECT chunk_id, embedded FROM vectors WHERE doc_id = ?"
+            filed_vectors = conn.execute(sql, (doc_id,)).fetchall()
+            stale = [c for c, key in filed_vectors if c not in keep or key != embedded]
+            for part in _chunked(stale, SQL_VARS):
+                gone += conn.execute(f"DELETE FROM vectors WHERE chunk_id IN ({_marks(len(part))})", part).rowcount
+            held_vectors[doc_id] = keep.intersection(c for c, _ in filed_vectors).difference(stale)
+        owner = {c: d for d, (_, ids) in changed.items() for c in ids if c not in held[d]}
         added = self._insert(conn, list(owner), owner, refs, texts)
-        for doc_id, ids in changed.items():
-            stored = [c for c in ids if c in held[doc_id] or c in added]
-            conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (doc_id, fingerprint(stored)))
+        keyed = {c: (d, e) for d, (e, ids) in changed.items() for c in ids if c not in held_vectors[d]}
+        added_vectors = self._insert_vectors(conn, keyed, vectors)
+        for doc_id, (embedded, ids) in changed.items():
+            lexical = [c for c in ids if c in held[doc_id] or c in added]
+            dense = {c for c in ids if c in held_vectors[doc_id] or c in added_vectors}
+            stored = [c for c in lexical if c in dense]  # a chunk missing either is asked for again next time
+            conn.execute("INSERT OR REPLACE INTO docs VALUES (?, ?)", (doc_id, fingerprint(stored, embedded)))
         conn.executemany("UPDATE terms SET refs = refs + ? WHERE id = ?", [(n, t) for t, n in refs.items() if n])
         conn.execute("DELETE FROM terms WHERE refs <= 0")
-        truncate = churn > 0  # rows left: their pages are zeroed, their images leave the log too
+        truncate = churn + gone > 0  # rows left: their pages are zeroed, their images leave the log too
         churn += len(added) + int(self._meta(conn).get("churn", "0"))
         if churn >= self.pack_after and churn >= PACK_SHARE * conn.execute("SELECT count(*) FROM chunks").fetchone()[0]:
             self._pack(conn)
@@ -384,6 +451,62 @@ class LexicalIndex:
             stored.update(placed)
         return stored
 
+    def _insert_vectors(
+        self, conn: sqlite3.Connection, keyed: dict[str, tuple[str, str]], vectors: Vectors | None
+    ) -> set[str]:
+        """Store the vectors of chunks ``keyed`` (chunk id -> (doc id, :func:`embedded_key`)): from ``vectors``,
+        the others from Chroma; returns the ones stored."""
+        stored: set[str] = set()
+        vectors = vectors or {}
+        for part in _chunked(list(keyed), FETCH_BATCH):
+            got = {c: vectors[c] for c in part if c in vectors}
+            if len(got) < len(part):
+                ids, rows = self.source.collection.vector_rows([c for c in part if c not in got])
+                got.update(zip(ids, rows, strict=True))
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                [(c, *keyed[c], np.asarray(v, dtype=np.float32).tobytes()) for c, v in got.items()],
+            )
+            stored.update(got)
+        return stored
+
+    def vector_rows(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray] | None:
+        """The vectors the file holds of chunks ``ids`` as (their IDs, a float32 matrix with one row each), after
+        bringing the file up to the manifest as a reader would. None when it couldn't be (another process was busy
+        with it): the caller asks Chroma instead."""
+        with self._lock:
+            return self._guarded(lambda: self._vector_rows(ids), None)
+
+    def _vector_rows(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray] | None:
+        conn = self._db()
+        if not self._sync_file(conn, writer=False):
+            return None
+        dimension = self.source.manifest.dimension
+        found: list[str] = []
+        matrix = np.zeros((len(ids), dimension), dtype=np.float32)
+        conn.execute("BEGIN")  # one snapshot
+        try:
+            if len(ids) > SQL_VARS * 4:  # many: one pass over the table, a batch at a time (memory: the matrix)
+                wanted = set(ids)
+                cursor = conn.execute("SELECT chunk_id, vector FROM vectors")
+                batches: Iterable[list[tuple[str, bytes]]] = iter(lambda: cursor.fetchmany(FETCH_BATCH), [])
+            else:
+                batches = (
+                    conn.execute(
+                        f"SELECT chunk_id, vector FROM vectors WHERE chunk_id IN ({_marks(len(p))})", p
+                    ).fetchall()
+                    for p in _chunked(list(ids), SQL_VARS)
+                )
+                wanted = None
+            for batch in batches:
+                for chunk_id, blob in batch:
+                    if (wanted is None or chunk_id in wanted) and len(blob) == dimension * 4:
+                        matrix[len(found)] = np.frombuffer(blob, dtype=np.float32)
+                        found.append(chunk_id)
+        finally:
+            conn.execute("COMMIT")
+        return found, matrix[: len(found)]
+
     @staticmethod
     def _delete(conn: sqlite3.Connection, sql: str, params: Sequence[str], refs: Counter[int]) -> int:
         """Run a ``DELETE ... RETURNING terms``, taking the deleted chunks' terms off ``refs``; how many went."""
@@ -408,7 +531,8 @@ class LexicalIndex:
     def _follow(self, conn: sqlite3.Connection) -> None:
         """This process's postings take the manifest's diff from the file, read in one snapshot."""
         manifest, signature = self.source.manifest, tokenizer_signature()
-        wanted = {doc.doc_id: list(doc.chunk_ids) for doc in list(manifest.documents.values())}
+        documents = _documents(manifest)
+        wanted = {d: ids for d, (_, ids) in documents.items()}
         conn.execute("BEGIN")
         try:
             meta = self._meta(conn)
@@ -418,7 +542,7 @@ class LexicalIndex:
             if not same:
                 postings, had = self._unpack(conn)
             new_terms = conn.execute("SELECT id, term FROM terms WHERE id > ?", (max_term,)).fetchall()
-            changed = {d for d in wanted if had.get(d, ("",))[0] != fingerprint(wanted[d])}
+            changed = {d for d, (e, ids) in documents.items() if had.get(d, ("",))[0] != fingerprint(ids, e)}
             rows = self._rows(conn, [c for d in changed for c in wanted[d]])
         except BaseException:
             if conn.in_transaction:
@@ -435,7 +559,7 @@ class LexicalIndex:
             held = [c for c in wanted[doc_id] if c in rows]
             added.extend(rows[c] for c in held)
             whole = len(held) == len(wanted[doc_id])
-            loaded[doc_id] = (fingerprint(wanted[doc_id]) if whole else "", held)
+            loaded[doc_id] = (fingerprint(wanted[doc_id], documents[doc_id][0]) if whole else "", held)
         self._view = (postings.apply(removed, added), terms)  # one assignment: a query sees both or neither
         self._epoch, self._max_term, self._loaded = meta.get("epoch", ""), max_term, loaded
         whole = meta.get("tokenizer") == signature and all(fp for fp, _ in loaded.values())
@@ -484,14 +608,33 @@ class LexicalIndex:
         self._truncate_log(conn)
         self._follow(conn)
 
-    def check(self, stored: Texts) -> LexicalCheck:
-        """Bring the file up to date as a reader would, then compare it with the manifest and with the terms the
-        chunk texts ``stored`` (chunk id -> (text, metadata), from Chroma) make. Slow: it tokenises them all."""
+    def check(self, stored: Texts, vectors: Vectors | None = None) -> LexicalCheck:
+        """Bring the file up to date as a reader would, then compare it with the manifest, with the terms the
+        chunk texts ``stored`` (chunk id -> (text, metadata), from Chroma) make and with the vectors ``vectors``
+        (chunk id -> vector, from Chroma). Slow: it tokenises them all."""
         with self._lock:
             busy = LexicalCheck(problems=[f"the lexical index {self.path} is busy (another process): check again"])
             result = self._guarded(lambda: self._check(stored), busy)
+            if vectors is not None and not result.problems:
+                result.vectors = self._guarded(lambda: self._check_vectors(vectors), VectorCheck())
             result.rebuilt, self._events = self._events, []
             return result
+
+    def _check_vectors(self, stored: Vectors) -> VectorCheck:
+        """The file's vectors against the manifest (each live chunk's, as embedded now) and ``stored``."""
+        result = VectorCheck()
+        keys = {c: e for e, ids in _documents(self.source.manifest).values() for c in ids}
+        held: set[str] = set()
+        for chunk_id, key, blob in self._db().execute("SELECT chunk_id, embedded, vector FROM vectors"):
+            held.add(chunk_id)
+            if chunk_id not in keys:
+                result.stray.append(chunk_id)
+            elif chunk_id in stored and (key != keys[chunk_id] or not _same_vector(blob, stored[chunk_id])):
+                result.mismatched.append(chunk_id)
+        result.missing = sorted(set(keys).intersection(stored) - held)  # chunks Chroma lost are verify's finding
+        result.stray.sort()
+        result.mismatched.sort()
+        return result
 
     def _check(self, stored: Texts) -> LexicalCheck:
         conn = self._db()
@@ -652,7 +795,7 @@ class LexicalIndex:
 
     def _clear(self, conn: sqlite3.Connection, signature: str) -> None:
         """Empty the file for a rebuild (inside a write transaction); a new epoch makes every process reload."""
-        for table in ("chunks", "docs", "terms", "meta", "packed"):
+        for table in ("chunks", "docs", "terms", "meta", "packed", "vectors"):
             conn.execute(f"DELETE FROM {table}")
         self._set_meta(conn, epoch=uuid.uuid4().hex, tokenizer=signature)
 
