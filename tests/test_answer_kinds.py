@@ -291,6 +291,50 @@ def test_a_question_about_an_entitys_day_quotes_the_narrative_of_its_day(
     assert re.search(narrative, ask(question).text), ask(question).text
 
 
+@pytest.mark.parametrize(
+    ("question", "sizing", "others"),
+    [
+        (
+            "How far apart is pay for SREs and DevOps engineers?",
+            r"DevOps engineers about \$25K less",
+            "analytics engineer",
+        ),
+        (
+            "In Germany, how big is the pay gap between AI engineers and data scientists?",
+            "within 20%",
+            "analytics engineer",
+        ),
+    ],
+)
+def test_a_gap_question_opens_with_the_sentence_that_sizes_the_gap_between_its_own_entities(
+    ask: Ask, question: str, sizing: str, others: str
+) -> None:
+    """Another document's sentence sizing a gap between other entities neither opens nor crowds out the one that
+    answers, however far its wording is from the question's."""
+    answer = ask(question)
+    assert re.search(sizing, opening(answer)), answer.text
+    assert others not in answer.text.lower(), answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "ranking"),
+    [
+        ("Which is best paid among data engineers, analytics engineers and data analysts?", "best paid of the three"),
+        (
+            "Of SREs, DevOps engineers and platform engineers, whose job is growing fastest?",
+            "fastest-growing of the three",
+        ),
+        # a comparison ("X, Y or Z?") whose superlative asks for a ranking, not the side-by-side row
+        ("Who makes the most: SREs, DevOps engineers or platform engineers?", "best paid of the three"),
+    ],
+)
+def test_a_superlative_over_several_entities_opens_with_the_sentence_that_ranks_them(
+    ask: Ask, question: str, ranking: str
+) -> None:
+    """Not a fact about the first entity named, and not a table row whose header has the word ("Best background")."""
+    assert ranking in opening(ask(question)), ask(question).text
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

@@ -114,6 +114,8 @@ def test_tokenize_folds_the_active_vocabularys_synonyms_and_phrases() -> None:
     assert tokenize("What does a platform engineer make?") == ["platform", "engineer", "pay"]
     assert tokenize("who makes more") == ["pay"]
     assert "pay" not in tokenize("decision-making, make the switch, make more sense")
+    assert tokenize("Who makes the most?") == ["pay", "highest"]
+    assert "pay" not in tokenize("make the most of it")
 
 
 def test_a_days_narrative_and_a_question_about_a_day_share_the_daily_token() -> None:
@@ -132,6 +134,11 @@ def test_a_days_narrative_and_a_question_about_a_day_share_the_daily_token() -> 
     assert tokenize("whats a day in the life of a nurse like?") == ["daily", "nurse", "like"]
     assert tokenize("What does a nurse do on a normal working day?") == ["nurse", "daily"]
     assert "daily" not in tokenize("on call one week in four, at 50% of their time")
+
+
+def test_where_someone_comes_from_asks_for_their_background() -> None:
+    assert tokenize("Where do nurses usually come from?") == ["nurse", "background"]
+    assert tokenize("If you come from nursing, retrain.") == ["come", "nursing", "retrain"]  # not a question of it
 
 
 def test_opposites_pair_words_of_reverse_meaning_either_way() -> None:

@@ -417,6 +417,8 @@ class Answerer:
                 focus=self._focus(plan, catalog),
                 weights=self.retriever.term_weights(set(tokenize(standalone))),
                 credit=self._credit(plan, catalog),
+                on_topic=(lambda u: narrow(u, plan.entities, catalog) is not None) if plan.entities else None,
+                ranking=plan.kind != "yes_no" and len(plan.entities) != 1,
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
                 units = self._with_guidance(standalone, hits, units)

@@ -41,6 +41,10 @@ ANAPHOR = re.compile(
     re.I,
 )
 
+SUPERLATIVE = (
+    r"(most|least|best|worst|highest|lowest|biggest|largest|smallest|fastest|slowest|youngest|oldest|newest"
+    r"|hardest|easiest|heaviest|lightest|busiest|safest|riskiest|rarest|commonest)"
+)
 # What a question asks for, by its question word, and how a unit that gives it looks: "when ...?" is answered by
 # a year or a date, "how far apart ...?" by a sized difference, "how long ...?" by a duration. English grammar.
 ANSWER_TYPES = (
@@ -59,7 +63,11 @@ ANSWER_TYPES = (
         ),
     ),
 )
+# "Who makes the most?", "which is the youngest?" (a ranking of entities): the sentence that ranks them ("X are the
+# best paid"). Not for a claim about one entity ("X earn the most, right?"): any superlative would do there.
+RANKING = re.compile(rf"\bthe {SUPERLATIVE}\b", re.I)
 ANSWER_TYPE_BONUS = 0.08  # added to a unit that has what the question word asks for
+ANSWER_TYPE_KEPT = 2  # units with it handed on whatever their score
 
 CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
 MAX_UNITS = 8  # units the selector hands on: the composer picks the opening and at most 3 quotes from them
@@ -168,6 +176,8 @@ class EvidenceSelector:
         focus: Callable[[Unit], Unit | None] | None = None,
         weights: Mapping[str, float] | None = None,
         credit: tuple[set[str], Callable[[Unit], bool]] | None = None,
+        on_topic: Callable[[Unit], bool] | None = None,
+        ranking: bool = False,
     ) -> list[Unit]:
         """The best units for ``question``, in document order: at most ``max_units`` scoring at least
         ``min_ratio`` of the best. ``mine`` marks the hits (by rank) that are the asker's own background's
@@ -176,7 +186,10 @@ class EvidenceSelector:
         scores X's pay cell, not the whole row of every entity's pay). ``weights`` weigh the question's words
         in the overlap (their inverse document frequency: a rare word shared says more than a common one);
         without them every word counts the same. ``credit`` is (words, test): a unit that passes the test has
-        those words of the question even where it doesn't spell them out (it is about the entity they name)."""
+        those words of the question even where it doesn't spell them out (it is about the entity they name).
+        ``on_topic`` tells the units on what the question is about (its entities): "off the point" is measured
+        from the best of those, so another document's passage about other entities can't crowd them out.
+        ``ranking``: the question ranks entities ("who makes the most?"), and a sentence that ranks answers it."""
         units = [
             Unit(rank, pos, text, row=row, section=hit.section, doc_id=hit.doc_id)
             for rank, hit in enumerate(hits)
@@ -207,6 +220,7 @@ class EvidenceSelector:
         total = sum(weight.values())
         mine = mine if mine and any(mine.values()) else {}  # none of the asker's: leave the scores alone
         wanted = [shape for asks, shape in ANSWER_TYPES if asks.search(question)]
+        wanted += [RANKING] if ranking and RANKING.search(question) else []
         for unit, sim, key in zip(units, sims, keyed, strict=True):
             # Words of the unit itself count fully, words only in its section title half: a section named
             # about one background must not lift every sentence in it above the one that answers.
@@ -230,8 +244,18 @@ class EvidenceSelector:
                 best_cell[place] = unit
         units = [u for u in units if best_cell[(u.hit_rank, u.position)] is u]
         ranked = sorted(units, key=lambda u: -u.score)
-        best = ranked[0].score
-        chosen = [u for u in ranked[:max_units] if u.score >= min_ratio * best]
+        best = next((u.score for u in ranked if on_topic is None or on_topic(u)), ranked[0].score)
+        chosen = [u for u in ranked if u.score >= min_ratio * best][:max_units]
+        # The best units that have what the question word asks for (a year for "when", a sized gap for "how far
+        # apart") come along even when their wording is far from the question's.
+        chosen += [
+            u
+            for u in ranked
+            if u not in chosen
+            and (on_topic is None or on_topic(u))
+            and any(shape.search(u.text) for shape in wanted)
+            and q_terms & set(tokenize(u.text))
+        ][:ANSWER_TYPE_KEPT]
         chosen += [u for u in units if mine.get(u.hit_rank) and u not in chosen][:MAX_OWN_SECTION]
         index = {(u.hit_rank, u.position): u for u in units}
         # When several quotes come from one passage, it is the answer: quote its opening sentence too,

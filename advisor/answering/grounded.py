@@ -42,6 +42,7 @@ SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n{2,}")
 MAX_QUOTES = 3  # supporting quotes after the opening: enough to back it, few enough to read
 MAX_LIST_QUOTES = 5  # a question that asks for a list gets more
 RANKING_WINDOW = 5  # "which pays the most?": how far down the units a ranking sentence may be found
+QUANTIFIER = re.compile(r"^\W*(most|more|fewer|less)\b", re.I)
 DIFFERENCE = re.compile(r"\b(differences?|gap|apart|within \d+%|compared)\b", re.I)
 OWN_SECTION_RATIO = 0.85  # the asker's background section leads when it scores this close to the best unit
 # The second-best unit opens a fact as its entity's table cell when it scores this close to the best, or when
@@ -133,7 +134,12 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
     if own and plan.kind in ("decision", "fact") and max(u.score for u in own) >= OWN_SECTION_RATIO * best[0].score:
         top_own = max(own, key=lambda u: u.score)  # the asker's own section answers as well as anything
         return [f"{_end(standalone(top_own, [], catalog))} {_cite(top_own)}"], [top_own]
+    ranked = [w.lower() for w in COMPARATIVE.findall(question)]
     if plan.kind == "comparison" and len(plan.entities) >= 2:
+        superlative = [w for w in ranked if _superlative(w)]
+        ranking = _ranking(superlative, best, catalog, question)  # "Who earns the most: X, Y or Z?" is a ranking
+        if ranking is not None:
+            return [f"{_end(ranking.text)} {_cite(ranking)}"], [ranking]
         return _comparison(plan, best, catalog, question)
     if plan.kind == "decision":
         guiding = [u for u in best if GUIDANCE.search(u.text)]
@@ -141,21 +147,17 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
     if plan.kind == "list" or not best:
         return [], []
-    if plan.entities:  # a fact about one entity opens with what is said about that entity, not its neighbours
+    # "the fastest growing of X, Y and Z" ranks them all: not a fact about the first one named
+    if plan.entities and not (ranked and len(plan.entities) >= 2):
+        # a fact about one entity opens with what is said about that entity, not its neighbours
         if not any(about(u, plan.entities[0], catalog) for u in best):
             return [prompts.NOT_ABOUT.substitute(entity=catalog.plural(plan.entities[0]))], []
         best = [u for u in (narrow(b, plan.entities[:1], catalog) for b in best) if u is not None] or best
         # ... and what names it (or is its cell, or sits under its heading) before what names nothing
         best = sorted(best, key=lambda u: not about(u, plan.entities[0], catalog))
-    ranked = [w.lower() for w in COMPARATIVE.findall(question)]
-    if ranked:  # "Which pays the most?": the passage that ranks the same way answers it
-        window = [u for u in best[:RANKING_WINDOW] if catalog.find(u.text)]
-        said = [(u, [w.lower() for w in COMPARATIVE.findall(u.text)]) for u in window]
-        same = [u for u, words in said if set(words) & set(ranked)]
-        alike = [u for u, words in said if {polarity(w) for w in words} & {polarity(w) for w in ranked} - {0}]
-        ranking = same or alike
-        if ranking:
-            return [f"{_end(ranking[0].text)} {_cite(ranking[0])}"], [ranking[0]]
+    ranking = _ranking(ranked, best, catalog, question)  # "Which pays the most?": the passage that ranks the same way
+    if ranking is not None:
+        return [f"{_end(ranking.text)} {_cite(ranking)}"], [ranking]
     top = best[0]
     if plan.entities:
         asked = set(tokenize(question))
@@ -164,6 +166,33 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             if cell:
                 return [f"{_end(cell)} {_cite(unit)}"], [unit]
     return [f"{_end(standalone(top, [], catalog))} {_cite(top)}"], [top]
+
+
+def _ranking(ranked: list[str], best: list[Unit], catalog: EntityCatalog, question: str) -> Unit | None:
+    """Of the best units, the sentence that ranks entities the way the question's words do (the same word, else
+    the same direction), or None. A table row doesn't rank: "Best background" is a header."""
+    if not ranked:
+        return None
+    window = [u for u in best[:RANKING_WINDOW] if catalog.find(u.text) and u.row is None]
+    # "Most teams want ..." is a quantifier, not a ranking
+    said = [(u, [w.lower() for w in COMPARATIVE.findall(QUANTIFIER.sub("", u.text))]) for u in window]
+    same = [u for u, words in said if set(words) & set(ranked)]
+    alike = [u for u, words in said if {polarity(w) for w in words} & {polarity(w) for w in ranked} - {0}]
+    if any(_superlative(w) for w in ranked):  # "earns the most": "the best paid", not "$15K more", "biggest raise"
+        asked = set(tokenize(question)) - set(tokenize(" ".join(catalog.find(question))))  # the topic
+        alike = sorted(
+            alike,
+            key=lambda u: (
+                not any(_superlative(w.lower()) for w in COMPARATIVE.findall(u.text)),
+                -len(asked & set(tokenize(u.text))),
+            ),
+        )
+    found = same or alike
+    return found[0] if found else None
+
+
+def _superlative(word: str) -> bool:
+    return word in ("most", "least") or word.endswith("est")
 
 
 def _own_section(plan: Plan, units: list[Unit]) -> list[Unit]:
@@ -180,7 +209,11 @@ def _comparison(
     targets = plan.entities[:3]
     if DIFFERENCE.search(question):  # "how big is the gap?": the sentence that sizes the difference answers it
         terms = set(tokenize(question))
-        sizing = [u for u in best if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
+        sizing = [
+            u
+            for u in best
+            if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text)) and narrow(u, targets, catalog) is not None
+        ]  # ... about these entities (or none), not a gap between others
         if sizing:
             return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
     # Of the passages that set the entities side by side, the one on the question's topic ("on-call") answers.
