@@ -146,6 +146,8 @@ def test_opposites_pair_words_of_reverse_meaning_either_way() -> None:
     assert vocab.opposite("grew", "shrinking") and vocab.opposite("fell", "rising")
     assert not vocab.opposite("grew", "rising") and not vocab.opposite("grew", "stable")
     assert tokenize("the day-to-day of a backend developer") == ["daily", "software", "engineer"]
+    bundled = vocabulary.active()  # "the company's own developers" are not its external customers
+    assert bundled.opposite("external", "own") and bundled.opposite("internal", "outside")
 
 
 def test_use_swaps_the_vocabulary_tokenize_reads(restore_active: None) -> None:
