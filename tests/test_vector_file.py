@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from advisor import vocabulary
 from advisor.kb import ingest
 from advisor.kb import maintenance as kbm
 from advisor.kb.batch import chunk_meta
@@ -242,6 +243,20 @@ def test_a_damaged_or_stale_file_is_caught_up_once_and_never_returns_unlisted_ch
     assert all(str(path) in m and ("damaged" in m or "another schema" in m) for m in messages)
     assert_file_follows_chroma(reader)
     assert kbm.check(open_kb(settings)).ok
+
+
+def test_a_tokenizer_change_rebuilds_the_terms_and_keeps_the_vectors(kb: KnowledgeBase, settings: Settings) -> None:
+    bundled = vocabulary.active()
+    try:
+        vocabulary.use(vocabulary.parse({"synonyms": {"biotope": ["habitat"]}}, "test vocabulary"))
+        reader, source = counted(settings)
+        question = question_vectors()[1]
+        assert is_exact(reader.query(question.tolist(), 1000), exact(reader, question))
+        assert sorted(source.fetched) == sorted(reader.live_ids())  # every text tokenised again ...
+        assert source.vectors_fetched == []  # ... and no vector fetched again: they don't depend on the tokenizer
+        assert kbm.check(reader).ok
+    finally:
+        vocabulary.use(bundled)
 
 
 def test_a_vector_in_the_file_that_no_document_lists_is_never_returned_and_verify_names_it(

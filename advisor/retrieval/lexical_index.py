@@ -305,7 +305,7 @@ class LexicalIndex:
                         "the lexical index %s was built with another tokenizer (the vocabulary changed): rebuilding it",
                         self.path,
                     )
-                    self._clear(conn, signature)
+                    self._clear(conn, signature, keep_vectors=True)
                     self._note("rebuilt the lexical index: it was built with another tokenizer")
                 elif writer and not built and manifest.generation != 1:
                     conn.execute("ROLLBACK")
@@ -498,11 +498,12 @@ class LexicalIndex:
                     for p in _chunked(list(ids), SQL_VARS)
                 )
                 wanted = None
-            for batch in batches:
-                for chunk_id, blob in batch:
-                    if (wanted is None or chunk_id in wanted) and len(blob) == dimension * 4:
-                        matrix[len(found)] = np.frombuffer(blob, dtype=np.float32)
-                        found.append(chunk_id)
+            for batch in batches:  # joined a batch at a time: a row at a time took 0.6 s of 1.2 s at 100k
+                kept = [(c, b) for c, b in batch if (wanted is None or c in wanted) and len(b) == dimension * 4]
+                if kept:
+                    rows = np.frombuffer(b"".join(b for _, b in kept), dtype=np.float32).reshape(-1, dimension)
+                    matrix[len(found) : len(found) + len(kept)] = rows
+                    found.extend(c for c, _ in kept)
         finally:
             conn.execute("COMMIT")
         return found, matrix[: len(found)]
@@ -793,9 +794,10 @@ class LexicalIndex:
                 conn.execute("ROLLBACK")
             raise
 
-    def _clear(self, conn: sqlite3.Connection, signature: str) -> None:
-        """Empty the file for a rebuild (inside a write transaction); a new epoch makes every process reload."""
-        for table in ("chunks", "docs", "terms", "meta", "packed", "vectors"):
+    def _clear(self, conn: sqlite3.Connection, signature: str, keep_vectors: bool = False) -> None:
+        """Empty the file for a rebuild (inside a write transaction); a new epoch makes every process reload.
+        ``keep_vectors``: the tokenizer changed, not the vectors (the rebuild keeps those still listed as embedded)."""
+        for table in ("chunks", "docs", "terms", "meta", "packed", *(() if keep_vectors else ("vectors",))):
             conn.execute(f"DELETE FROM {table}")
         self._set_meta(conn, epoch=uuid.uuid4().hex, tokenizer=signature)
 
