@@ -335,6 +335,14 @@ def test_a_superlative_over_several_entities_opens_with_the_sentence_that_ranks_
     assert ranking in opening(ask(question)), ask(question).text
 
 
+def test_a_comparison_of_two_opens_with_their_own_cells_before_a_sentence_measuring_them_against_a_third(
+    ask: Ask,
+) -> None:
+    """ "X earn $10K less than Z, and Y $25K less" answers by way of Z; the table column gives X and Y their own."""
+    answer = ask("Which earns more: a DevOps engineer or a platform engineer?")
+    assert "$145K" in opening(answer) and "$160K" in opening(answer), answer.text
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

@@ -50,16 +50,15 @@ __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "ma
 SNIPPET_CHARS = 240
 ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored before ingest kept it
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
-PER_ENTITY_HITS = 2
-GUIDANCE_HITS = 2
+PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
+GUIDANCE_HITS = 2  # passages fetched for a decision's "how to choose"
 BACKGROUND_HITS = 2  # chunks of the asker's background section added when the search found none
 TABLE_HITS = 12  # chunks of an entity's table added to a fact about it (a chunk may hold a single row)
 MAX_DOCUMENT_CHUNKS = 400  # ... looked for in documents up to this many chunks
-WIDE_KINDS = ("yes_no", "decision", "list")
-WIDE_UNITS, WIDE_RATIO = (
-    12,
-    0.6,
-)  # their candidate units: more, and further down the ranking  # passages fetched for a decision's "how to choose"  # passages fetched for a comparison's side that the first retrieval missed
+# A verdict, a decision or a comparison's other side may rest on a passage that ranks lower; a list has many:
+# their candidate units are more, and from further down the ranking.
+WIDE_KINDS = ("yes_no", "decision", "list", "comparison")
+WIDE_UNITS, WIDE_RATIO = 12, 0.6
 
 
 @dataclass
@@ -404,9 +403,7 @@ class Answerer:
         sources = make_sources(hits)
         assert retrieval.query_vector is not None
         with trace.step("select"):
-            wide = (
-                plan.kind in WIDE_KINDS
-            )  # a verdict or a decision may rest on a passage that ranks lower, a list has many
+            wide = plan.kind in WIDE_KINDS
             units = self.selector.select(
                 standalone,
                 retrieval.query_vector,

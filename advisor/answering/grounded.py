@@ -43,7 +43,10 @@ MAX_QUOTES = 3  # supporting quotes after the opening: enough to back it, few en
 MAX_LIST_QUOTES = 5  # a question that asks for a list gets more
 RANKING_WINDOW = 5  # "which pays the most?": how far down the units a ranking sentence may be found
 QUANTIFIER = re.compile(r"^\W*(most|more|fewer|less)\b", re.I)
-DIFFERENCE = re.compile(r"\b(differences?|gap|apart|within \d+%|compared)\b", re.I)
+# A difference asked about or sized: "how far apart", "the gap", "within 20%", "$25K less", "10% more".
+DIFFERENCE = re.compile(
+    r"\b(differences?|gap|apart|within \d+%|compared)\b|\d[\d,.]*\s?[km%]?\s(more|less|higher|lower)\b", re.I
+)
 OWN_SECTION_RATIO = 0.85  # the asker's background section leads when it scores this close to the best unit
 # The second-best unit opens a fact as its entity's table cell when it scores this close to the best, or when
 # the question names what the cell holds.
@@ -234,7 +237,9 @@ def _comparison(
             text = f"{header}: {'; '.join(f'{n} {c}' for n, (_, c) in mine.items())}."
             side_by_side.append((len(topic & set(tokenize(f"{header} {text}"))), first.score, text, first))
     if side_by_side:
-        _, _, text, unit = max(side_by_side, key=lambda item: (item[0], item[1]))
+        # On the same topic, a row that gives each entity its own cell before a sentence (which may measure both
+        # against a third: "X earn $10K less than Z, and Y $25K less").
+        _, _, text, unit = max(side_by_side, key=lambda item: (item[0], item[3].row is not None, item[1]))
         return [f"{text} {_cite(unit)}"], [unit]
     lines, used = [], []
     for entity in targets:
