@@ -136,6 +136,11 @@ def test_a_days_narrative_and_a_question_about_a_day_share_the_daily_token() -> 
     assert "daily" not in tokenize("on call one week in four, at 50% of their time")
 
 
+def test_word_forms_and_abbreviations_fold_into_one_word() -> None:
+    assert tokenize("How much coding? Do I need to code?") == ["code", "require", "code"]
+    assert tokenize("Is there a cert for it? Which certification?") == ["certification", "certification"]
+
+
 def test_where_someone_comes_from_asks_for_their_background() -> None:
     assert tokenize("Where do nurses usually come from?") == ["nurse", "background"]
     assert tokenize("If you come from nursing, retrain.") == ["come", "nursing", "retrain"]  # not a question of it
