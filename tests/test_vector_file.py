@@ -366,3 +366,28 @@ def test_in_server_mode_each_instance_keeps_its_own_vectors_brought_up_to_date_b
     assert sorted(source.vectors_fetched) == sorted(writer.manifest.documents["voles"].chunk_ids)  # only the diff
     assert_file_follows_chroma(open_kb(second))
     assert kbm.check(open_kb(second)).ok
+
+
+def test_the_scan_keeps_unchanged_documents_rows_and_reads_a_partly_held_one_again_after_the_next_write(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    otters = list(kb.manifest.documents["otters"].chunk_ids)
+    lost = otters[0]
+    read: list[str] = []
+    repaired: list[bool] = []
+
+    def fetch(ids: list[str]) -> Any:  # Chroma as it was after losing one chunk, until a repair wrote it back
+        read.extend(ids)
+        return kb.collection.vector_rows([c for c in ids if c != lost or repaired])
+
+    scan = ExactVectors(fetch, EMBEDDER.dimension)
+    question = chroma_vectors(kb)[lost]
+    first = scan.nearest(kb.manifest, question, 1000)
+    assert lost not in {c for c, _ in first} and len(first) == len(kb.live_ids()) - 1
+    read.clear()
+    repaired.append(True)
+
+    add(kb, tmp_path / "docs", "voles.md", notes("voles"))
+    after = scan.nearest(kb.manifest, question, 1000)
+    assert sorted(read) == sorted(otters + kb.manifest.documents["voles"].chunk_ids)  # herons' rows were kept
+    assert lost in {c for c, _ in after} and is_exact(after, exact(kb, question))
