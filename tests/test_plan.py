@@ -49,6 +49,19 @@ NOTHING_UNCOVERED = knows("article", "data", "ops")
         ),
         ("ops", "Can a DevOps engineer become an SRE?", "yes_no", ["DevOps Engineer", "Site Reliability Engineer"]),
         ("data", "Do I need a degree for these jobs?", "yes_no", []),
+        # the auxiliary after a fronted phrase still asks yes or no; a question word there doesn't
+        (
+            "ops",
+            "At most companies, do SREs earn more than DevOps engineers?",
+            "yes_no",
+            ["Site Reliability Engineer", "DevOps Engineer"],
+        ),
+        (
+            "ops",
+            "At most companies, how far apart is pay for SREs and DevOps engineers?",
+            "comparison",
+            ["Site Reliability Engineer", "DevOps Engineer"],
+        ),
         ("article", "ML engineers have the highest ceiling of the three, don't they?", "yes_no", ["ML Engineer"]),
         # comparison: two entities and a comparing word, or a choice between them
         (

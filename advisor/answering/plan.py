@@ -40,8 +40,9 @@ TAG_QUESTION = re.compile(
 IS_IT_TRUE = re.compile(
     r"^\s*(is it (really )?true|isn'?t it true|am i right|would you agree|wouldn'?t you agree)\b", re.I
 )
-AUX_START = re.compile(
-    r"^\s*(is|are|am|was|were|do|does|did|can|could|will|would|should|shall|has|have|had|must|"
+AUX_START = re.compile(  # ... after a fronted phrase too: "At the same labs, do they match ...?"
+    r"^\s*(?:(?:at|in|on|for|with|by|after|before|during|today|now|nowadays|these days|in general|generally|honestly)"
+    r"\b[^,?;]{0,60},\s*)?(is|are|am|was|were|do|does|did|can|could|will|would|should|shall|has|have|had|must|"
     r"isn'?t|aren'?t|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|haven'?t|hasn'?t)\b",
     re.I,
 )
