@@ -391,3 +391,15 @@ def test_the_scan_keeps_unchanged_documents_rows_and_reads_a_partly_held_one_aga
     after = scan.nearest(kb.manifest, question, 1000)
     assert sorted(read) == sorted(otters + kb.manifest.documents["voles"].chunk_ids)  # herons' rows were kept
     assert lost in {c for c, _ in after} and is_exact(after, exact(kb, question))
+
+
+def test_similarities_to_given_chunks_come_from_the_scan_and_agree_with_chroma_s(kb: KnowledgeBase) -> None:
+    live = sorted(kb.live_ids())
+    ids = [*live, "ghost:0"]  # a chunk no document lists is left out
+    question = question_vectors()[0].tolist()
+    want = kb.collection.similarities(question, ids)
+    for exact_below in (10**6, 0):  # scanned / asked of Chroma
+        store = KnowledgeBase(kb.settings, EMBEDDER.name, EMBEDDER.dimension, exact_below=exact_below)
+        got = store.similarities(question, ids)
+        assert set(got) == set(want) == set(live)
+        assert all(abs(got[c] - want[c]) < 1e-5 for c in want)

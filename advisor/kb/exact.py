@@ -40,6 +40,7 @@ class _Snapshot:
     spans: dict[str, tuple[int, int]]  # rows of each document held whole (a document's rows are contiguous)
     ids: list[str]
     matrix: np.ndarray  # unit rows, one per id
+    rows: dict[str, int]  # id -> its row
 
 
 Rows = tuple[list[str], np.ndarray]  # chunk IDs, one vector each
@@ -61,7 +62,7 @@ class ExactVectors:
         self._stored = stored
         self._dimension = dimension
         self._lock = threading.Lock()
-        self._snapshot = _Snapshot(("", -1), {}, {}, [], np.zeros((0, dimension), dtype=np.float32))
+        self._snapshot = _Snapshot(("", -1), {}, {}, [], np.zeros((0, dimension), dtype=np.float32), {})
 
     def nearest(self, manifest: Manifest, vector: Any, k: int) -> list[tuple[str, float]]:
         """The ``k`` live chunks nearest to ``vector`` as (chunk id, cosine similarity), best first; equal
@@ -75,6 +76,15 @@ class ExactVectors:
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         pairs = [(snap.ids[i], float(sims[i])) for i in top.tolist()]
         return sorted(pairs, key=lambda p: (-p[1], p[0]))
+
+    def similarities(self, manifest: Manifest, vector: Any, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of ``vector`` to each of the chunks ``ids`` the scan holds."""
+        snap = self._follow(manifest)
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        rows = [(cid, snap.rows[cid]) for cid in ids if cid in snap.rows]
+        sims = snap.matrix[[i for _, i in rows]] @ query if rows else np.zeros(0, dtype=np.float32)
+        return {cid: float(sim) for (cid, _), sim in zip(rows, sims.tolist(), strict=True)}
 
     def _follow(self, manifest: Manifest) -> _Snapshot:
         key = (manifest.collection, manifest.generation)
@@ -119,7 +129,7 @@ class ExactVectors:
             at += n
         ids.extend(new_ids[i] for i in order)
         matrix = np.concatenate([*blocks, fresh[order]]) if blocks or order else fresh
-        return _Snapshot(key, documents, spans, ids, matrix)
+        return _Snapshot(key, documents, spans, ids, matrix, {cid: i for i, cid in enumerate(ids)})
 
     def _read(self, wanted: list[str]) -> Rows:
         """The vectors of chunks ``wanted``: from the local copy, the rest from Chroma. A chunk neither holds is

@@ -255,26 +255,26 @@ class KnowledgeBase:
         return cached[1]
 
     def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of ``vector`` to the given live chunks (others are left out)."""
+        """Cosine similarity of ``vector`` to the given live chunks (others are left out), by the scan's vectors if
+        :meth:`query` scans (Chroma's first read after another process's write: up to ~1 s at 100k)."""
         live = self.live_ids()
-        return self.collection.similarities(vector, [cid for cid in ids if cid in live])
+        wanted = [cid for cid in ids if cid in live]
+        if len(live) <= self.exact_below:
+            return self._exact.similarities(self.manifest, vector, wanted)
+        return self.collection.similarities(vector, wanted)
 
     def query(self, vector: Any, k: int) -> list[tuple[str, float]]:
         """Nearest live chunks by cosine similarity (1 - distance), best first; equal similarities by chunk ID.
 
-        Up to ``exact_below`` live chunks, every live vector (the data dir's copy) is scanned (:mod:`advisor.kb.exact`):
-        the true nearest neighbours. Past that, Chroma is asked for at least ``HNSW_EF_SEARCH`` results, which makes
-        its graph search that wide even on a collection made with narrower settings (see :mod:`advisor.kb.collection`).
-        Chunks the manifest doesn't list (a write in progress, leftovers) are skipped; if they crowd out the live
-        ones, the query widens until ``k`` live chunks are found or the collection is exhausted.
+        Up to ``exact_below`` live chunks every live vector is scanned (:mod:`advisor.kb.exact`): the true nearest
+        neighbours. Past that, Chroma is asked for at least ``HNSW_EF_SEARCH`` results (its graph searches that wide
+        even on a collection made with narrower settings). Chunks the manifest doesn't list (a write in progress,
+        leftovers) are skipped; if they crowd out the live ones, the query widens until ``k`` are found or none is left.
         """
-        live = self.live_ids()
+        live, total, last = self.live_ids(), None, None
         if not live:
             return []
-        # Counting is O(N) in Chroma (~15 ms at 100k chunks): only when widening.
-        total: int | None = None
         n = max(k * 2, k + 4, HNSW_EF_SEARCH)
-        last: Exception | None = None
         while n > 0:
             for attempt in range(2):
                 try:
