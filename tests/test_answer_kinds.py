@@ -343,6 +343,12 @@ def test_a_comparison_of_two_opens_with_their_own_cells_before_a_sentence_measur
     assert "$145K" in opening(answer) and "$160K" in opening(answer), answer.text
 
 
+def test_a_passage_that_calls_the_entity_by_its_abbreviation_is_found(ask: Ask) -> None:
+    """The question says "site reliability", the only passage on its point says "SRE interviews"."""
+    answer = ask("is there a coding round in site reliability interviews?")
+    assert "SRE interviews usually include a coding round" in answer.text, answer.text
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

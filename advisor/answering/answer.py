@@ -48,6 +48,7 @@ from advisor.text import CITATION, indefinite
 __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "to_turns"]
 
 SNIPPET_CHARS = 240
+ABBREVIATION = re.compile(r"[A-Z][A-Z0-9.&]{1,7}")  # "SRE", "MLE", "A.I."
 ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored before ingest kept it
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
@@ -362,7 +363,12 @@ class Answerer:
             standalone, usage = self.standalone(question, turns)
         trace.standalone_question = standalone
         trace.plan.update(mode=mode, follow_up=standalone != question)
-        retrieval = self.retriever.search(standalone)
+        # The passages may call an entity by its abbreviation ("SRE interviews" for "site reliability"): the word
+        # search looks for that too.
+        catalog = self.catalog()
+        short = [a for n in catalog.find(standalone) for a in catalog.aliases.get(n, ()) if ABBREVIATION.fullmatch(a)]
+        also = " ".join(t for t in tokenize(" ".join(short)) if t not in set(tokenize(standalone)))
+        retrieval = self.retriever.search(standalone, also=also)
         trace.retrieved(retrieval)
         base: dict[str, Any] = dict(
             question=question, standalone_question=standalone, mode=mode, model=self.chat.name, trace=trace

@@ -156,7 +156,9 @@ class Retriever:
                 out.append(Hit(cid, doc_id, title, section, text, 0.0, 0.0, 0.0, meta))
         return out
 
-    def search(self, query: str, k: int | None = None) -> Retrieval:
+    def search(self, query: str, k: int | None = None, also: str = "") -> Retrieval:
+        """The ``k`` best passages for ``query``; ``also``: more words for the word search only (other names of
+        what the query names), which leave its meaning alone."""
         k = k or self.settings.top_k
         begun = time.perf_counter()
         self.refresh()
@@ -164,7 +166,7 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         embed_s = time.perf_counter() - embed_begun
         dense = self.kb.query(vector.tolist(), CANDIDATES)
-        lexical = self.lexical.top(query, CANDIDATES)
+        lexical = self.lexical.top(f"{query} {also}" if also else query, CANDIDATES)
         dense_map = dict(dense)
         lexical_map = dict(lexical)
         # Lexical-only candidates get their similarity from their stored vectors: every candidate is weighed
