@@ -10,7 +10,7 @@ process.
 It keeps the live vectors in memory (384 floats each: ~1.5 KB a chunk, ~150 MB at 100k) and follows the manifest
 by its diff: after a write only the new chunks' vectors are read, and a document whose record changed (re-titled,
 re-embedded) has its chunks' vectors read again. They are read from the data dir's own copy (``stored``: the file
-the lexical index keeps them in, see :mod:`advisor.retrieval.lexical_index`), which a process opens in ~0.4 s
+the lexical index keeps them in, see :mod:`advisor.retrieval.lexical_index`), which a process reads in ~1 s
 at 100k chunks; what that copy can't give (another process is busy with it, or it lacks a chunk) is fetched from
 Chroma (~12 s for 100k). It deliberately persists nothing itself: the file is the lexical index's to keep.
 """
@@ -27,9 +27,9 @@ import numpy as np
 from advisor.kb.manifest import DocumentRecord, Manifest
 
 # Live chunks up to which KnowledgeBase.query scans every vector instead of asking Chroma's graph. The graph
-# loses recall as a store grows (0.971 at 100k, RESULTS.md section 10); a scan costs ~1.5 KB of memory and, here,
-# ~0.1-0.2 us of one core a chunk (100k: ~150 MB, 9-20 ms a question; its rows read from the data dir in ~0.4 s),
-# so at this size it holds ~300 MB and takes ~20-40 ms, still within the retrieval p95 target of 50 ms.
+# loses recall as a store grows (0.971 at 100k, RESULTS.md section 10); a scan costs ~1.5 KB of memory a chunk and
+# time in proportion (100k: ~150 MB, 17 ms a question at load ~3.5, 36 ms at load ~5; its rows read from the data dir
+# in ~1 s), so at this size it holds ~300 MB and takes about twice that: past it, memory rather than recall decides.
 EXACT_BELOW = 200_000
 
 

@@ -8,7 +8,7 @@ collection and title it was embedded under), in one SQLite file in the data dir
 follows and the tokenizer signature it was built with. Each process scores from
 :class:`~advisor.retrieval.postings.Postings` loaded from that file, so opening a store reads no chunk text at all,
 and :class:`~advisor.kb.exact.ExactVectors` scans the vectors read from it (:meth:`LexicalIndex.vector_rows`:
-~0.4 s for 100k chunks, against ~12 s fetching them from Chroma).
+~1 s for 100k chunks, against ~12 s fetching them from Chroma).
 
 How it follows the knowledge base, document by document (a fingerprint of each document's chunk list, title and
 collection says which changed): chunks of changed or removed documents leave; the texts of chunks the file
