@@ -366,6 +366,8 @@ OTHER_QUESTIONS = [
     "What does an SRE earn in Berlin, in euros?",
     "Which pays more, data engineer or analytics engineer?",
     "Which pays more, SRE or DevOps engineer?",
+    "Who makes more, a platform engineer or a DevOps engineer?",  # a column drawn from two rows: both cited
+    "Who does more on-call, SREs or platform engineers?",
     "Which pays more, an SRE or a data analyst?",
     "Which pays more, an AI engineer or a data engineer?",
     "What does an analytics engineer's week look like?",

@@ -221,26 +221,29 @@ def _comparison(
             return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
     # Of the passages that set the entities side by side, the one on the question's topic ("on-call") answers.
     topic = set(tokenize(question)) - set(tokenize(" ".join(n for t in targets for n in (t, *catalog.aliases[t]))))
-    side_by_side: list[tuple[int, float, str, Unit]] = []
+    # (topic words it has, is it table cells, score, its text, the units it is drawn from)
+    side_by_side: list[tuple[int, bool, float, str, list[Unit]]] = []
     for unit in best:
         row = unit.row
         if row is not None:
             cells = [(h, c) for h, c in row.cells if set(catalog.find(h)) & set(targets)]
             if len(cells) >= 2:
                 text = f"{row.label}: {'; '.join(f'{h} {c}' for h, c in cells)}."
-                side_by_side.append((len(topic & set(tokenize(text))), unit.score, text, unit))
+                side_by_side.append((len(topic & set(tokenize(text))), True, unit.score, text, [unit]))
         elif len(set(catalog.find(unit.text)) & set(targets)) >= 2:
-            side_by_side.append((len(topic & set(tokenize(unit.text))), unit.score, _end(unit.text), unit))
+            side_by_side.append((len(topic & set(tokenize(unit.text))), False, unit.score, _end(unit.text), [unit]))
     for first, header, by_entity in columns(best, catalog):  # one row per entity: the column on the topic
         mine = {n: by_entity[n] for n in targets if n in by_entity}
         if len(mine) >= 2:
             text = f"{header}: {'; '.join(f'{n} {c}' for n, (_, c) in mine.items())}."
-            side_by_side.append((len(topic & set(tokenize(f"{header} {text}"))), first.score, text, first))
+            rows = list({(u.hit_rank, u.position): u for u, _ in mine.values()}.values())  # a row may be a passage
+            side_by_side.append((len(topic & set(tokenize(f"{header} {text}"))), True, first.score, text, rows))
     if side_by_side:
         # On the same topic, a row that gives each entity its own cell before a sentence (which may measure both
-        # against a third: "X earn $10K less than Z, and Y $25K less").
-        _, _, text, unit = max(side_by_side, key=lambda item: (item[0], item[3].row is not None, item[1]))
-        return [f"{text} {_cite(unit)}"], [unit]
+        # against a third: "X earn $10K less than Z, and Y $25K less"). Every passage it draws on is cited.
+        *_, text, drawn = max(side_by_side, key=lambda item: item[:3])
+        cites = "".join(dict.fromkeys(_cite(u) for u in sorted(drawn, key=lambda u: u.hit_rank)))
+        return [f"{text} {cites}"], drawn
     lines, used = [], []
     for entity in targets:
         about = [u for u in best if entity in catalog.find(u.text) or catalog.section_entity(u.section) == entity]
