@@ -141,6 +141,10 @@ def test_word_forms_and_abbreviations_fold_into_one_word() -> None:
     assert tokenize("Is there a cert for it? Which certification?") == ["certification", "certification"]
 
 
+def test_an_abbreviated_background_meets_its_full_name() -> None:
+    assert tokenize("a sysadmin") == tokenize("system administration") == tokenize("systems administrators")
+
+
 def test_where_someone_comes_from_asks_for_their_background() -> None:
     assert tokenize("Where do nurses usually come from?") == ["nurse", "background"]
     assert tokenize("If you come from nursing, retrain.") == ["come", "nursing", "retrain"]  # not a question of it
