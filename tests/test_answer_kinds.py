@@ -349,6 +349,13 @@ def test_a_passage_that_calls_the_entity_by_its_abbreviation_is_found(ask: Ask) 
     assert "SRE interviews usually include a coding round" in answer.text, answer.text
 
 
+def test_a_ranking_that_names_no_entity_gets_each_documents_ranking(ask: Ask) -> None:
+    """ "Which of the three is paid best?" in a knowledge base of three comparisons: each one's answer, cited."""
+    lead = opening(ask("Of the three jobs, which one is paid the best?"))
+    for ranking in ("Data engineers are the best paid", "SREs are the best paid", "AI Engineer has the highest"):
+        assert ranking in lead, lead
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

@@ -48,7 +48,7 @@ from advisor.text import CITATION, indefinite
 __all__ = ["Answer", "AnswerStream", "Answerer", "Source", "clean_question", "make_sources", "to_turns"]
 
 SNIPPET_CHARS = 240
-ABBREVIATION = re.compile(r"[A-Z][A-Z0-9.&]{1,7}")  # "SRE", "MLE", "A.I."
+ABBREVIATION = re.compile(r"[A-Z][A-Z0-9.&]{1,7}")  # an abbreviation in capitals ("NASA", "U.N.")
 ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored before ingest kept it
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
@@ -363,8 +363,8 @@ class Answerer:
             standalone, usage = self.standalone(question, turns)
         trace.standalone_question = standalone
         trace.plan.update(mode=mode, follow_up=standalone != question)
-        # The passages may call an entity by its abbreviation ("SRE interviews" for "site reliability"): the word
-        # search looks for that too.
+        # The passages may call an entity by its abbreviation (the question says "space agency", a passage "NASA"):
+        # the word search looks for that too.
         catalog = self.catalog()
         short = [a for n in catalog.find(standalone) for a in catalog.aliases.get(n, ()) if ABBREVIATION.fullmatch(a)]
         also = " ".join(t for t in tokenize(" ".join(short)) if t not in set(tokenize(standalone)))

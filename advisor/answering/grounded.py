@@ -160,7 +160,16 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
         best = sorted(best, key=lambda u: not about(u, plan.entities[0], catalog))
     ranking = _ranking(ranked, best, catalog, question)  # "Which pays the most?": the passage that ranks the same way
     if ranking is not None:
-        return [f"{_end(ranking.text)} {_cite(ranking)}"], [ranking]
+        ranks = [ranking]
+        # "Which of the three pays the most?" names none: where several documents each compare their own, each
+        # one's ranking answers it.
+        while not plan.entities and len(ranks) < MAX_QUOTES:
+            seen = {u.doc_id for u in ranks}
+            more = _ranking(ranked, [u for u in best if u.doc_id not in seen], catalog, question)
+            if more is None:
+                break
+            ranks.append(more)
+        return [" ".join(f"{_end(u.text)} {_cite(u)}" for u in ranks)], ranks
     top = best[0]
     if plan.entities:
         asked = set(tokenize(question))
@@ -180,17 +189,11 @@ def _ranking(ranked: list[str], best: list[Unit], catalog: EntityCatalog, questi
     # "Most teams want ..." is a quantifier, not a ranking
     said = [(u, [w.lower() for w in COMPARATIVE.findall(QUANTIFIER.sub("", u.text))]) for u in window]
     same = [u for u, words in said if set(words) & set(ranked)]
-    alike = [u for u, words in said if {polarity(w) for w in words} & {polarity(w) for w in ranked} - {0}]
+    alike = [(u, words) for u, words in said if {polarity(w) for w in words} & {polarity(w) for w in ranked} - {0}]
     if any(_superlative(w) for w in ranked):  # "earns the most": "the best paid", not "$15K more", "biggest raise"
         asked = set(tokenize(question)) - set(tokenize(" ".join(catalog.find(question))))  # the topic
-        alike = sorted(
-            alike,
-            key=lambda u: (
-                not any(_superlative(w.lower()) for w in COMPARATIVE.findall(u.text)),
-                -len(asked & set(tokenize(u.text))),
-            ),
-        )
-    found = same or alike
+        alike.sort(key=lambda p: (not any(map(_superlative, p[1])), -len(asked & set(tokenize(p[0].text)))))
+    found = same or [u for u, _ in alike]
     return found[0] if found else None
 
 
@@ -212,11 +215,8 @@ def _comparison(
     targets = plan.entities[:3]
     if DIFFERENCE.search(question):  # "how big is the gap?": the sentence that sizes the difference answers it
         terms = set(tokenize(question))
-        sizing = [
-            u
-            for u in best
-            if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text)) and narrow(u, targets, catalog) is not None
-        ]  # ... about these entities (or none), not a gap between others
+        sizing = [u for u in best if DIFFERENCE.search(u.text) and terms & set(tokenize(u.text))]
+        sizing = [u for u in sizing if narrow(u, targets, catalog) is not None]  # not a gap between others
         if sizing:
             return [f"{_end(sizing[0].text)} {_cite(sizing[0])}"], [sizing[0]]
     # Of the passages that set the entities side by side, the one on the question's topic ("on-call") answers.
