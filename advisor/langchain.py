@@ -120,11 +120,11 @@ class _ReportingRetriever:
     def __init__(self, inner: Retriever) -> None:
         self._inner = inner
 
-    def search(self, query: str, k: int | None = None) -> Retrieval:
+    def search(self, query: str, k: int | None = None, also: str = "") -> Retrieval:
         callbacks = get_callback_manager_for_config(ensure_config())
         run = callbacks.on_retriever_start(None, query, name=AdvisorRetriever.__name__)
         try:
-            retrieval = self._inner.search(query, k)
+            retrieval = self._inner.search(query, k, also)
         except BaseException as exc:
             run.on_retriever_error(exc)
             raise

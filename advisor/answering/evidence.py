@@ -255,6 +255,7 @@ class EvidenceSelector:
             and (on_topic is None or on_topic(u))
             and any(shape.search(u.text) for shape in wanted)
             and q_terms & set(tokenize(u.text))
+            and (u.row is None or set(tokenize(u.row.label)) <= q_terms)  # not another row's figure
         ][:ANSWER_TYPE_KEPT]
         chosen += [u for u in units if mine.get(u.hit_rank) and u not in chosen][:MAX_OWN_SECTION]
         index = {(u.hit_rank, u.position): u for u in units}
