@@ -16,6 +16,9 @@ files, Chroma's writes (its HNSW insertions included), manifest commits and the 
 
 Where the time goes is measured by timing wrappers around the named functions inside the worker. Run alone:
 ``python benchmarks/bench_ingest.py [sizes...] [--write]`` (``--write`` puts the section into RESULTS.md).
+``python benchmarks/bench_ingest.py --floor [sizes...]`` prints Chroma alone only, in every variant of
+:data:`FLOOR_VARIANTS` (upserts as ours wrote them, adds, without the text, ids and vectors only): the fastest
+any ingest into Chroma with these collection settings could write here. It writes nothing into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -152,9 +155,18 @@ def worker_ingest(folder: str, data_dir: str) -> dict:
     }
 
 
-def worker_floor(chunks: str, data_dir: str) -> dict:
-    """Chroma alone: the same number of chunks upserted as many at a time as ours writes, into a fresh collection
-    with the same settings."""
+# Chroma alone, from what ours writes down to the least a write can carry: (label, call, what each chunk brings).
+FLOOR_VARIANTS = {
+    "upsert": ("upserts, text + 7 metadata keys", "upsert", "full"),
+    "add": ("adds, text + 7 metadata keys", "add", "full"),
+    "add-no-text": ("adds, 7 metadata keys, no text", "add", "metadata"),
+    "add-bare": ("adds, ids + vectors only", "add", "bare"),
+}
+
+
+def worker_floor(chunks: str, data_dir: str, variant: str = "upsert") -> dict:
+    """Chroma alone: the same number of chunks written as many at a time as ours writes, into a fresh collection
+    with the same settings, by the call and with the content ``variant`` names (:data:`FLOOR_VARIANTS`)."""
     import bench_memory
 
     from advisor.kb.collection import collection_configuration, make_client
@@ -164,34 +176,67 @@ def worker_floor(chunks: str, data_dir: str) -> dict:
     except ImportError:  # before embedded writes were larger
         batch = 1000
 
+    _, call, content = FLOOR_VARIANTS[variant]
     n = int(chunks)
     client = make_client(common.settings_for(Path(data_dir)))
     col = client.create_collection("floor", configuration=collection_configuration(), embedding_function=None)
+    write = getattr(col, call)
     texts = common.Corpus(seed=3).chunks(2000)
     vectors = common.random_unit_vectors(n, 384, seed=3)
     started = time.perf_counter()
     for start in range(0, n, batch):
         ids = [f"floor-doc:{i:016x}" for i in range(start, min(start + batch, n))]
-        metas = [
-            {
-                "doc_id": "floor-doc",
-                "title": "Floor",
-                "section": "Part",
-                "index": i,
-                "source": "/x.md",
-                "doc_hash": "h" * 64,
-                "written": 1,
-            }
-            for i in range(start, start + len(ids))
-        ]
-        col.upsert(
-            ids=ids,
-            embeddings=vectors[start : start + len(ids)],
-            documents=[texts[i % 2000] for i in range(start, start + len(ids))],
-            metadatas=metas,
-        )
+        extra: dict = {}
+        if content != "bare":
+            extra["metadatas"] = [
+                {
+                    "doc_id": "floor-doc",
+                    "title": "Floor",
+                    "section": "Part",
+                    "index": i,
+                    "source": "/x.md",
+                    "doc_hash": "h" * 64,
+                    "written": 1,
+                }
+                for i in range(start, start + len(ids))
+            ]
+        if content == "full":
+            extra["documents"] = [texts[i % 2000] for i in range(start, start + len(ids))]
+        write(ids=ids, embeddings=vectors[start : start + len(ids)], **extra)
     seconds = time.perf_counter() - started
-    return {"chunks": n, "seconds": seconds, "peak_rss_mb": bench_memory.peak_rss_mb(), "batch": batch}
+    return {
+        "chunks": n,
+        "seconds": seconds,
+        "peak_rss_mb": bench_memory.peak_rss_mb(),
+        "batch": batch,
+        "variant": variant,
+        "count": col.count(),
+    }
+
+
+def floors(sizes: tuple[int, ...], variants: tuple[str, ...] = tuple(FLOOR_VARIANTS)) -> list[dict]:
+    """Every floor variant at every size, each in a fresh process and a fresh data dir, with the load after it."""
+    runs = []
+    for size in sizes:
+        for variant in variants:
+            with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+                result = in_subprocess("floor", str(size), str(Path(tmp) / "floor"), variant)
+            result["load"] = common.load()
+            print(f"floor {size} {variant}: {json.dumps(result)}", flush=True)
+            runs.append(result)
+    return runs
+
+
+def render_floors(runs: list[dict]) -> str:
+    lines = [
+        f"| {r['chunks']:,} | {FLOOR_VARIANTS[r['variant']][0]} | {r['batch']:,} | {r['seconds']:.0f} s | "
+        f"**{r['chunks'] / r['seconds']:,.0f}** | {r['peak_rss_mb']:.0f} MB | {r['load']} |"
+        for r in runs
+    ]
+    return (
+        "| chunks | Chroma alone, writes of | chunks a call | wall | chunks/s | peak RSS | load (1/5/15) after |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(lines)
+    )
 
 
 def in_subprocess(kind: str, *args: str, code_root: Path | None = None) -> dict:
@@ -326,6 +371,10 @@ def _limits(row: dict) -> str:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--floor" in sys.argv:  # Chroma alone, every variant: printed, never written into RESULTS.md
+        print(f"load before: {common.load()}")
+        print(render_floors(floors(tuple(int(a) for a in args) or (10_000,))))
+        sys.exit(0)
     result = run(tuple(int(a) for a in args) or (1_000, 10_000, 100_000), anchor="--no-anchor" not in sys.argv)
     if "--write" in sys.argv:
         common.write_section(common.BENCH_DIR / "RESULTS.md", result)
