@@ -356,6 +356,27 @@ def test_a_ranking_that_names_no_entity_gets_each_documents_ranking(ask: Ask) ->
         assert ranking in lead, lead
 
 
+def test_a_decision_that_names_no_entity_gets_each_documents_advice(ask: Ask) -> None:
+    """ "How should one pick among these careers?" in a knowledge base of three comparisons: each one's advice on
+    choosing, cited, however far one document's wording is from the question's."""
+    answer = ask("How should one pick among these careers?")
+    assert answer.trace.plan["kind"] == "decision"
+    lead = opening(answer)
+    for advice in ("Choose data engineering if you like building systems", "Pick by the kind of pressure you want"):
+        assert advice in lead, lead
+    assert re.search(r"Pick the role whose day-to-day|Bet on building skill|Look for what the team", lead), lead
+    assert len(set(re.findall(r"\[\d+\]", lead))) >= 3
+
+
+def test_a_faq_that_asks_the_reverse_of_the_premise_answers_it_no(ask: Ask) -> None:
+    """ "... you're stuck with it, right?" against the FAQ "Can I switch ...?" "Yes. ...": a "No", without the
+    FAQ's own "Yes" after it."""
+    answer = ask("Once you start in one of these jobs you're stuck with it, right?")
+    assert answer.text.startswith("No: "), answer.text
+    assert not re.match(r"No: (Yes|No)\b", answer.text), answer.text
+    assert answer.trace.plan["verdict"] == "source_says"
+
+
 def test_a_quote_that_leans_on_the_sentence_before_is_quoted_with_it(ask: Ask) -> None:
     answer = ask("What do ML engineers earn in London, in pounds?")
     leaning = "ML Engineers can match this at the same companies."

@@ -102,6 +102,8 @@ NOTHING_UNCOVERED = knows("article", "data", "ops")
             ["Site Reliability Engineer", "DevOps Engineer"],
         ),
         ("article", "Offer A pays 10% more but is mostly dashboards; should I take it?", "decision", []),
+        ("data", "How do I decide which of these jobs to go for?", "decision", []),
+        ("ops", "How should one pick among these careers?", "decision", []),
         # recommendation: the asker's background and a "which role" question
         ("article", "I'm a backend developer, which role fits me?", "recommendation", []),
         ("data", "As an analyst who enjoys SQL, which role should I go for?", "recommendation", []),

@@ -60,6 +60,23 @@ def decide(question: str, document: str, *headings: str) -> Verdict | None:
             "source_says",
             "Yes. Analyst to analytics engineer",
         ),
+        # ... and under a heading that asks the reverse ("stuck with it" against "Can I switch"), the other way
+        (
+            "Once you take one of these roles you're stuck with it, right?",
+            "data",
+            "Can I switch to another of these roles later?",
+            "no",
+            "source_says",
+            "Yes. Analyst to analytics engineer",
+        ),
+        (
+            "Am I locked into the role I start in?",
+            "data",
+            "Can I switch to another of these roles later?",
+            "no",
+            "source_says",
+            "Yes. Analyst to analytics engineer",
+        ),
         (
             "I need to code as an SRE, right?",
             "ops",

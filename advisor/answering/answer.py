@@ -36,7 +36,7 @@ from advisor.answering.generative import generative_answer
 from advisor.answering.grounded import grounded_answer
 from advisor.answering.guard import split_injections
 from advisor.answering.plan import Plan, make_plan
-from advisor.answering.scoping import about, narrow
+from advisor.answering.scoping import GUIDANCE, about, advice_first, each_document, narrow
 from advisor.errors import InputError
 from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete
@@ -53,6 +53,8 @@ ENTITY_CACHE = "entities-cache.json"  # what was learned from documents stored b
 PROFILE_HITS = 8  # passages searched for what the knowledge base says about one entity
 PER_ENTITY_HITS = 2  # passages fetched for a comparison's side that the first retrieval missed
 GUIDANCE_HITS = 2  # passages fetched for a decision's "how to choose"
+GUIDANCE_WIDE = 30  # ... searched, when it names no entity, for each document's own
+ADVICE_HITS = 3  # ... of which each document's best, those that give advice ("Pick the ...") first
 BACKGROUND_HITS = 2  # chunks of the asker's background section added when the search found none
 TABLE_HITS = 12  # chunks of an entity's table added to a fact about it (a chunk may hold a single row)
 MAX_DOCUMENT_CHUNKS = 400  # ... looked for in documents up to this many chunks
@@ -316,15 +318,25 @@ class Answerer:
         if plan.kind != "decision":
             return []
         seen = {h.chunk_id for h in hits}
-        found = self.retriever.search(prompts.DECISION_QUERY.substitute(question=question), k=GUIDANCE_HITS)
-        return [h for h in found.hits if h.chunk_id not in seen]
+        query = prompts.DECISION_QUERY.substitute(question=question)
+        if plan.entities:
+            found = self.retriever.search(query, k=GUIDANCE_HITS).hits
+        else:  # "How should I choose between the three?" names none: each document's guidance on choosing its own
+            advice = [h for h in self.retriever.search(query, k=GUIDANCE_WIDE).hits if GUIDANCE.search(h.text)]
+            found = each_document(advice_first(advice, lambda h: h.text), ADVICE_HITS)
+        return [h for h in found if h.chunk_id not in seen]
 
-    def _with_guidance(self, question: str, hits: list[Hit], units: list[Unit]) -> list[Unit]:
+    def _with_guidance(self, question: str, plan: Plan, hits: list[Hit], units: list[Unit]) -> list[Unit]:
         query = prompts.DECISION_QUERY.substitute(question=question)
         vector = self.retriever.embedder.embed([query])[0]
         have = {(u.hit_rank, u.position) for u in units}
         weights = self.retriever.term_weights(set(tokenize(query)))
-        extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS, weights=weights)
+        if plan.entities:
+            extra = self.selector.select(query, vector, hits, max_units=GUIDANCE_HITS, weights=weights)
+        else:  # each document's own advice on choosing, however far its score is from another document's
+            every = self.selector.select(query, vector, hits, max_units=len(hits) * 50, min_ratio=0.0, weights=weights)
+            advice = [u for u in sorted(every, key=lambda u: -u.score) if GUIDANCE.search(u.text)]
+            extra = each_document(advice_first(advice, lambda u: u.text), GUIDANCE_HITS)
         return units + [u for u in extra if (u.hit_rank, u.position) not in have]
 
     @staticmethod
@@ -424,7 +436,7 @@ class Answerer:
                 ranking=plan.kind != "yes_no" and len(plan.entities) != 1,
             )
             if plan.kind == "decision":  # and the units that say how to decide, by what they say
-                units = self._with_guidance(standalone, hits, units)
+                units = self._with_guidance(standalone, plan, hits, units)
         trace.selected(units)
         chat = trace.timed(self.chat)  # the time inside the model's stream is the "model" step
         if mode == "grounded":

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from advisor import prompts
 from advisor.answering.evidence import ANAPHOR, Unit
 from advisor.answering.plan import Plan
-from advisor.answering.scoping import about, narrow, scope
+from advisor.answering.scoping import GUIDANCE, about, advice_first, each_document, narrow, scope
 from advisor.answering.verdict import COMPARATIVE, columns, polarity, verdict
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import Usage
@@ -51,10 +51,6 @@ OWN_SECTION_RATIO = 0.85  # the asker's background section leads when it scores 
 # The second-best unit opens a fact as its entity's table cell when it scores this close to the best, or when
 # the question names what the cell holds.
 CELL_RATIO = 0.95
-GUIDANCE = re.compile(
-    r"\b(pick|choose|decide|decision|weigh|prefer|worth|based on|bet on|matters?|look for|read the|evaluate|optimi[sz]e)\b",
-    re.I,
-)
 
 
 def _tail(section: str) -> str:
@@ -126,6 +122,9 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
         # The whole passage reads best; only one naming several entities is cut to the clause that decides.
         whole = found.text == found.unit.text or len(catalog.find(found.unit.text)) < 2
         text = _end(standalone(found.unit, [], catalog) if whole else found.text)
+        # a FAQ that asks the reverse of the premise answers it "Yes" where the verdict is "No": its own word goes
+        text = re.sub(rf"^(?!{word}\b)(?:yes|no)\b[.,:;!]?\s*(?=\w)", "", text, flags=re.I)
+        text = text[:1].upper() + text[1:]
         if re.match(rf"^{word}\b", text, re.I):
             return [f"{text} {_cite(found.unit)}"], [found.unit]  # the passage itself opens with the verdict
         return [f"{word}: {text} {_cite(found.unit)}"], [found.unit]
@@ -145,9 +144,11 @@ def opening(question: str, plan: Plan, units: list[Unit], catalog: EntityCatalog
             return [f"{_end(ranking.text)} {_cite(ranking)}"], [ranking]
         return _comparison(plan, best, catalog, question)
     if plan.kind == "decision":
-        guiding = [u for u in best if GUIDANCE.search(u.text)]
+        guiding = advice_first([u for u in best if GUIDANCE.search(u.text)], lambda u: u.text)
         if guiding:
-            return [f"{_end(guiding[0].text)} {_cite(guiding[0])}"], [guiding[0]]
+            # Naming no entity, where several documents each advise on choosing among their own: each one's advice.
+            guiding = each_document(guiding, 1)[: MAX_QUOTES if not plan.entities else 1]
+            return [" ".join(f"{_end(u.text)} {_cite(u)}" for u in guiding)], guiding
     if plan.kind == "list" or not best:
         return [], []
     # "the fastest growing of X, Y and Z" ranks them all: not a fact about the first one named

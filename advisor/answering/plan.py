@@ -49,7 +49,8 @@ AUX_START = re.compile(  # ... after a fronted phrase too: "At the same labs, do
 DECISION = re.compile(
     r"\b(offers?|should i (take|accept|choose|pick|go with|join|switch|move|leave|stay|stick)|"
     r"(choose|choosing|decide|deciding|pick|picking) between|which (one |offer |role |path )?should i (take|accept|choose|pick)|"
-    r"torn between|trade-?off|worth (it|switching|taking))\b",
+    r"torn between|trade-?off|worth (it|switching|taking)|"
+    r"how (do|should|can|could|would) (i|you|one|we) (choose|decide|pick)|(choose|decide|pick) (which|whether))\b",
     re.I,
 )
 COMPARE = re.compile(

@@ -5,15 +5,52 @@
   only about others.
 - :func:`scope`: the units an answer may quote for a plan (the asker's own background section whole, other
   backgrounds' advice never).
+- :func:`each_document`: the best few of each document (a question that names no entity, in a knowledge base
+  where several documents each compare their own).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol, TypeVar
 
 from advisor.answering.evidence import Unit
 from advisor.answering.plan import Plan
 from advisor.kb.entities import EntityCatalog
+
+
+class _FromDocument(Protocol):
+    @property
+    def doc_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_FromDocument)
+
+
+GUIDANCE = re.compile(
+    r"\b(pick|choose|decide|decision|weigh|prefer|worth|based on|bet on|matters?|look for|read the|evaluate|optimi[sz]e)\b",
+    re.I,
+)
+# Advice says what to do: a sentence that opens with the verb ("Pick the role whose ...", "Weigh instead ...")
+ADVICE = re.compile(r"(?:^|[.!?]\s+)(pick|choose|decide|weigh|prefer|bet on|look for|read|evaluate)\b", re.I)
+
+
+def advice_first(items: Sequence[T], text: Callable[[T], str]) -> list[T]:
+    """``items`` (best first) with those that open a sentence with advice first, else in the same order."""
+    return sorted(items, key=lambda item: ADVICE.search(text(item)) is None)
+
+
+def each_document(items: Sequence[T], per: int) -> list[T]:
+    """Of ``items`` (best first), the best ``per`` of each document, in the same order."""
+    out: list[T] = []
+    count: dict[str, int] = {}
+    for item in items:
+        count[item.doc_id] = count.get(item.doc_id, 0) + 1
+        if count[item.doc_id] <= per:
+            out.append(item)
+    return out
 
 
 def about(unit: Unit, entity: str, catalog: EntityCatalog) -> bool:

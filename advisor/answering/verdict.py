@@ -172,17 +172,27 @@ def claimed_entity(question: str, plan: Plan, catalog: EntityCatalog) -> str | N
 def _source_says(q: str, plan: Plan, units: list[Unit], catalog: EntityCatalog, entity: str | None) -> Verdict | None:
     words = set(tokenize(q))
     named = set(catalog.find(q))
+    vocab = vocabulary.active()
+    asked = _plain(q)
     for unit in units:
         match = re.match(r"^(yes|no|both)\b", unit.text, re.I)
         heading = unit.section.rsplit(">", 1)[-1]
         same_subject = set(catalog.find(heading)) <= named  # the FAQ asks about what the premise is about
+        # "... you're stuck with it" against the FAQ "Can I switch ...?": the FAQ asks the reverse, so its "Yes"
+        # is the premise's "No" (and the pair of opposites counts as a word they share)
+        said = _plain(heading)
+        reverse = any(vocab.opposite(a, b) for a in asked - said for b in said - asked)
         if (
             match
             and heading.strip().endswith("?")
             and same_subject
-            and len(words & set(tokenize(heading))) >= MIN_HEADING_OVERLAP
+            and len(words & set(tokenize(heading))) + reverse >= MIN_HEADING_OVERLAP
         ):
             answer = match[1].lower()
+            if reverse:
+                if answer == "both":
+                    continue
+                answer = "no" if answer == "yes" else "yes"
             if answer == "both":  # "Is it A or B?" "Both.": a premise that it is only one of them is wrong
                 if not re.search(r"\bor\b", heading, re.I):
                     continue
