@@ -38,8 +38,14 @@ ADVICE = re.compile(r"(?:^|[.!?]\s+)(pick|choose|decide|weigh|prefer|bet on|look
 
 
 def advice_first(items: Sequence[T], text: Callable[[T], str]) -> list[T]:
-    """``items`` (best first) with those that open a sentence with advice first, else in the same order."""
-    return sorted(items, key=lambda item: ADVICE.search(text(item)) is None)
+    """``items`` (best first): those that open with advice first, then those with a sentence that does, else in
+    the same order."""
+
+    def rank(item: T) -> int:
+        found = ADVICE.search(text(item))
+        return 2 if found is None else 0 if found.start() == 0 else 1
+
+    return sorted(items, key=rank)
 
 
 def each_document(items: Sequence[T], per: int) -> list[T]:
