@@ -10,15 +10,18 @@ files, Chroma's writes (its HNSW insertions included), manifest commits and the 
   15 s);
 - anchor, today's path: the same call in the advisor at commit ``ANCHOR`` (exported with ``git archive`` into a
   temp dir and run from there): upserts of 64, one manifest commit per document;
-- floor: Chroma alone, upserting the same number of chunks (article-like text, seven metadata keys, random
-  vectors) as many at a time as ours writes (``collection.LOCAL_BATCH``) into a fresh collection with the
-  advisor's settings. No ingest can beat it.
+- floor: Chroma alone, writing the same number of chunks (article-like text, seven metadata keys, random
+  vectors) by the call ours writes with (``FLOOR_AS_OURS``), as many at a time as ours writes
+  (``collection.LOCAL_BATCH``), into a fresh collection with the advisor's settings. No ingest can beat it.
 
 Where the time goes is measured by timing wrappers around the named functions inside the worker. Run alone:
 ``python benchmarks/bench_ingest.py [sizes...] [--write]`` (``--write`` puts the section into RESULTS.md).
-``python benchmarks/bench_ingest.py --floor [sizes...]`` prints Chroma alone only, in every variant of
-:data:`FLOOR_VARIANTS` (upserts as ours wrote them, adds, without the text, ids and vectors only): the fastest
-any ingest into Chroma with these collection settings could write here. It writes nothing into RESULTS.md.
+``python benchmarks/bench_ingest.py --floor [sizes...] [--variants=upsert,add]`` prints Chroma alone only, in
+the variants of :data:`FLOOR_VARIANTS` (all by default: upserts as ours writes them, adds, without the text, ids
+and vectors only): the fastest any ingest into Chroma with these collection settings could write here. Sizes
+run in the order given, so ``20000 20000`` interleaves the variants. It writes nothing into RESULTS.md.
+``python benchmarks/bench_ingest.py --against=COMMIT [size]`` runs ours and the advisor at ``COMMIT`` in turn, twice,
+into temp dirs and prints their rates: a change to the ingest against the code before it.
 """
 
 from __future__ import annotations
@@ -164,6 +167,11 @@ FLOOR_VARIANTS = {
 }
 
 
+# The floor variant that writes as ours does. Adding the chunks a write finds missing was measured no faster for
+# ours (``--against``, 50k chunks: RESULTS.md section 9), so ours upserts.
+FLOOR_AS_OURS = "upsert"
+
+
 def worker_floor(chunks: str, data_dir: str, variant: str = "upsert") -> dict:
     """Chroma alone: the same number of chunks written as many at a time as ours writes, into a fresh collection
     with the same settings, by the call and with the content ``variant`` names (:data:`FLOOR_VARIANTS`)."""
@@ -259,6 +267,35 @@ def in_subprocess(kind: str, *args: str, code_root: Path | None = None) -> dict:
     return dict(json.loads(lines[-1][len("RESULT ") :]))
 
 
+def compare(size: int, commit: str, rounds: int = 2) -> list[dict]:
+    """Ours (this checkout) and the advisor at ``commit``, each ingesting the ``size`` folder into a temp dir in a
+    fresh process, alternating for ``rounds`` rounds: a change to the ingest measured against the code before
+    it under the same load. The cached stores are left alone."""
+    folder = scale_corpus.folder(size)
+    tree = anchor_tree(commit)
+    runs = []
+    for _ in range(rounds):
+        for name, root in (("ours", None), (commit, tree)):
+            with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+                result = in_subprocess("ingest", str(folder), str(Path(tmp) / "data"), code_root=root)
+            result["path"], result["load"] = name, common.load()
+            print(f"ingest {size} {name}: {json.dumps(result)}", flush=True)
+            runs.append(result)
+    return runs
+
+
+def render_compare(runs: list[dict]) -> str:
+    lines = [
+        f"| {r['chunks']:,} | {r['path']} | {r['seconds']:.0f} s | **{overhead_rate(r):,.0f}** | "
+        f"{r['parts'].get('chroma_write', 0.0):.0f} s | {r['peak_rss_mb']:.0f} MB | {r['load']} |"
+        for r in runs
+    ]
+    return (
+        "| chunks | code | wall | overhead, chunks/s | Chroma writes | peak RSS | load (1/5/15) after |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(lines)
+    )
+
+
 def overhead_rate(run: dict) -> float:
     outside = run["seconds"] - run["parts"].get("embed", 0.0)
     return run["chunks"] / outside if outside > 0 else float("nan")
@@ -276,7 +313,9 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), anchor: bool = True) 
         if tree is not None:
             result["anchor"] = store(size, anchor=True, fresh=True)[1]
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-            result["floor"] = in_subprocess("floor", str(result["ours"]["chunks"]), str(Path(tmp) / "floor"))
+            result["floor"] = in_subprocess(
+                "floor", str(result["ours"]["chunks"]), str(Path(tmp) / "floor"), FLOOR_AS_OURS
+            )
         rows.append(result)
         print(f"ingest {size}: {json.dumps(result)}", flush=True)
     section.data = {"sizes": rows, "anchor_commit": ANCHOR}
@@ -331,7 +370,7 @@ def render(rows: list[dict]) -> str:
         f = r["floor"]
         lines.append(
             f"| {f['chunks']:,} | Chroma alone | {f['seconds']:.0f} s | - | {f['chunks'] / f['seconds']:,.0f} | - | "
-            f"{f['peak_rss_mb']:.0f} MB | - | upserts of {f.get('batch', 1000):,} only | - |"
+            f"{f['peak_rss_mb']:.0f} MB | - | {f.get('variant', 'upsert')}s of {f.get('batch', 1000):,} only | - |"
         )
     table = "\n".join(lines)
     return f"""Command: `python benchmarks/bench_ingest.py --write`. `sync_folder` of a folder of the article, the pydoc
@@ -362,8 +401,8 @@ def _limits(row: dict) -> str:
         f"At {ours['chunks']:,} chunks, of ours' {outside:.0f} s outside the model, Chroma's writes took {chroma:.0f} s "
         f"({chroma / outside:.0%}), the lexical index following the commits {lexical:.0f} s ({lexical / outside:.0%}: it "
         f"tokenises each new chunk and now and then packs the postings), and everything else (reading, chunking, "
-        f"batching, the manifest) {rest:.0f} s, {ours['chunks'] / rest:,.0f} chunks/s. Chroma alone, upserting the "
-        f"same number of chunks {floor.get('batch', 1000):,} at a time, ran at "
+        f"batching, the manifest) {rest:.0f} s, {ours['chunks'] / rest:,.0f} chunks/s. Chroma alone, writing the "
+        f"same number of chunks by {floor.get('variant', 'upsert')} {floor.get('batch', 1000):,} at a time, ran at "
         f"{floor['chunks'] / floor['seconds']:,.0f} chunks/s: its HNSW insertions and the full-text index it keeps on "
         "every document are the floor of any ingest into it."
     )
@@ -373,7 +412,14 @@ if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if "--floor" in sys.argv:  # Chroma alone, every variant: printed, never written into RESULTS.md
         print(f"load before: {common.load()}")
-        print(render_floors(floors(tuple(int(a) for a in args) or (10_000,))))
+        chosen = [a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--variants=")]
+        variants = tuple(chosen[-1]) if chosen else tuple(FLOOR_VARIANTS)
+        print(render_floors(floors(tuple(int(a) for a in args) or (10_000,), variants)))
+        sys.exit(0)
+    against = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--against=")]
+    if against:  # ours against the code at a commit, alternating: printed, never written into RESULTS.md
+        print(f"load before: {common.load()}")
+        print(render_compare(compare(int(args[0]) if args else 10_000, against[-1])))
         sys.exit(0)
     result = run(tuple(int(a) for a in args) or (1_000, 10_000, 100_000), anchor="--no-anchor" not in sys.argv)
     if "--write" in sys.argv:

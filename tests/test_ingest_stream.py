@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 
 from advisor.errors import ProviderError
 from advisor.kb import ingest
-from advisor.kb.batch import EMBED_BATCH, Batch
+from advisor.kb.batch import EMBED_BATCH, Batch, chunk_meta, embed_text
 from advisor.kb.chunking import chunk_document
 from advisor.kb.loaders import load_path
 from advisor.kb.store import KnowledgeBase
@@ -157,3 +158,29 @@ def test_a_failure_keeps_what_was_committed_and_the_rerun_embeds_only_the_rest(s
     assert report.count("unchanged") == 6 and report.count("added") == 4
     assert again.texts == sum(sizes[6:])  # nothing committed before the failure is embedded twice
     assert whole(reopened) and reopened.collection.count() == sum(sizes)
+
+
+def test_a_chunk_left_in_chroma_under_another_title_is_overwritten_and_the_others_are_added(
+    store, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings, kb = store
+    doc = load_path(folder(tmp_path / "docs", 1) / "note-000.md", settings.max_document_bytes)
+    chunks = chunk_document(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap)
+    embedder = HashVectors()
+    # As a killed write of the document under its former title leaves it: in Chroma, not in the manifest. Chroma's
+    # add would keep a stored ID as it is (no error), so a write that added new chunks must overwrite this one.
+    former = replace(doc, title="Its former title")
+    first = chunks[0]
+    kb.collection.upsert([first.chunk_id], embedder.embed(["stale"]), [first.text], [chunk_meta(former, first)])
+
+    with kb.write_lock(), Batch(kb, embedder) as batch:
+        batch.add(doc, "upload")
+
+    ids = [c.chunk_id for c in chunks]
+    stored = kb.collection.fetch(ids)
+    assert len(stored) == len(chunks) == kb.collection.count() and len(chunks) > 1
+    assert {meta["title"] for _, meta in stored.values()} == {doc.title}
+    expected = embedder.embed([embed_text(doc.title, c.section, c.text) for c in chunks])
+    vectors = kb.collection.vectors(ids)
+    assert np.allclose([vectors[i] for i in ids], expected, atol=1e-6)
+    assert whole(kb)
