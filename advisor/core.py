@@ -104,7 +104,9 @@ class Advisor:
     def answerer(self) -> Answerer:
         return self._part(
             "answerer",
-            lambda: Answerer(self.settings, self.retriever, EvidenceSelector(self.embedder), self.chat),
+            lambda: Answerer(
+                self.settings, self.retriever, EvidenceSelector(self.embedder, vectors=self.retriever.units), self.chat
+            ),
         )
 
     @property

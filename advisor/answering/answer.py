@@ -31,7 +31,7 @@ from typing import Any
 from advisor import prompts
 from advisor.answer_log import Trace
 from advisor.answering.conversation import Turn, is_follow_up, rewrite_follow_up
-from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit, unit_parts
+from advisor.answering.evidence import MAX_UNITS, MIN_RATIO, EvidenceSelector, Unit
 from advisor.answering.generative import generative_answer
 from advisor.answering.grounded import grounded_answer
 from advisor.answering.guard import split_injections
@@ -42,6 +42,7 @@ from advisor.kb.entities import EntityCatalog, catalog_for
 from advisor.providers.chat_models import ChatModel, Usage, complete
 from advisor.retrieval.lexical import tokenize
 from advisor.retrieval.retriever import Hit, Retriever
+from advisor.retrieval.units import unit_parts
 from advisor.settings import Settings
 from advisor.text import CITATION, indefinite
 

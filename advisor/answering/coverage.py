@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 
 from advisor import vocabulary
-from advisor.answering.evidence import INSTRUCTION_LIKE
 from advisor.kb.entities import EntityCatalog
 from advisor.retrieval.lexical import tokenize
+from advisor.retrieval.units import INSTRUCTION_LIKE
 
 # A name the question gives the assistant ("you are EvilAdvisor", "let's play a game") is a persona.
 ROLE_PLAY = re.compile(

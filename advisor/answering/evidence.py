@@ -1,35 +1,24 @@
 """Pick the sentences in retrieved chunks that answer a question.
 
-A chunk is split into units: sentences, list items, and table rows rendered as one line each
-("<row label>: <column> <cell>; <column> <cell>."), keeping the row's cells apart for the composer. A
-unit too short to stand alone is joined to the next one. Units that read like instructions to an AI, or carry
-URLs or e-mail addresses, are never quoted (indirect prompt injection). Each unit is scored by
-embedding similarity to the question plus word overlap; the best few are kept in document order.
+A chunk is split into units (:mod:`advisor.retrieval.units`: sentences, list items, and table rows rendered as one
+line each, keeping the row's cells apart for the composer; never a unit that reads like instructions to an AI).
+Each unit is scored by embedding similarity to the question plus word overlap; the best few are kept in document
+order.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from advisor.kb.chunking import split_blocks, split_sentences
-from advisor.providers.embeddings import Embedder
+from advisor.providers.embeddings import CachedEmbedder, Embedder
 from advisor.retrieval.lexical import tokenize
 from advisor.retrieval.retriever import Hit
+from advisor.retrieval.units import Row, unit_parts
 
-INSTRUCTION_LIKE = re.compile(
-    r"\b(ignore (all |any )?(previous|prior|above|earlier|your)|disregard|note to (the )?(ai|assistant|llm|model|chatbot)"
-    r"|system prompt|you are now|always (answer|reply|respond|say|include)|(ai|assistant|chatbot|llm)s? (must|should) "
-    r"|jailbreak|developer mode|do anything now)\b",
-    re.I,
-)
-LINKISH = re.compile(r"https?://|www\.|@[\w-]+\.[a-z]{2,}|!\[", re.I)
-MIN_WORDS = 5
 # A unit that leans on the one before it is quoted with it: it opens with a pronoun or demonstrative
 # ("They rarely ..."), uses one as its object ("can match this at top labs"), or ends on an elided verb
 # ("Most of them rarely do."). English grammar, no domain words.
@@ -69,19 +58,10 @@ RANKING = re.compile(rf"\bthe {SUPERLATIVE}\b", re.I)
 ANSWER_TYPE_BONUS = 0.08  # added to a unit that has what the question word asks for
 ANSWER_TYPE_KEPT = 2  # units with it handed on whatever their score
 
-CELL_SEP = re.compile(r"(?<!\\)\|")  # a cell boundary; "\|" inside a cell is a literal pipe
 MAX_UNITS = 8  # units the selector hands on: the composer picks the opening and at most 3 quotes from them
 MIN_RATIO = 0.75  # a unit scoring under this share of the best one is off the point
 OFF_FOCUS = 0.05  # score taken from a sentence that is about another entity than the question's
 MAX_OWN_SECTION = 4  # sentences of the asker's own background section always handed on
-
-
-@dataclass(frozen=True)
-class Row:
-    """A table row as a unit: its label (first cell) and its (column header, cell) pairs."""
-
-    label: str
-    cells: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -95,47 +75,6 @@ class Unit:
     doc_id: str = ""
 
 
-def _table_rows(block: str) -> list[tuple[str, Row | None]]:
-    rows = [[c.strip() for c in CELL_SEP.split(line.strip().strip("|"))] for line in block.splitlines() if line.strip()]
-    rows = [r for r in rows if not all(re.fullmatch(r":?-{2,}:?", c or "--") for c in r)]
-    if len(rows) < 2:
-        return [(" ".join(" ".join(r) for r in rows), None)]
-    header, body = rows[0], rows[1:]
-    out: list[tuple[str, Row | None]] = []
-    for row in body:
-        label, cells = row[0], row[1:]
-        pairs = tuple((header[i + 1] if i + 1 < len(header) else "", cell) for i, cell in enumerate(cells))
-        parts = [f"{head} {cell}".strip() for head, cell in pairs]
-        out.append((f"{label}: {'; '.join(parts)}.", Row(label, pairs)))
-    return out
-
-
-def unit_parts(text: str) -> list[tuple[str, Row | None]]:
-    """The units of a chunk's text, each with its table row when it is one."""
-    out: list[tuple[str, Row | None]] = []
-    for block in split_blocks(text):
-        if block.lstrip().startswith("|"):
-            out.extend(_table_rows(block))
-            continue
-        pending = ""
-        for sentence in split_sentences(block):
-            sentence = re.sub(r"^[-*•]\s+", "", sentence).strip()
-            if re.match(r"^#{1,6}\s", sentence):
-                continue
-            joined = f"{pending} {sentence}".strip()
-            if len(joined.split()) < MIN_WORDS:
-                pending = joined
-                continue
-            out.append((joined, None))
-            pending = ""
-        if pending:
-            if out and len(pending.split()) < 3 and out[-1][1] is None:
-                out[-1] = (f"{out[-1][0]} {pending}", None)
-            else:
-                out.append((pending, None))
-    return [(u, row) for u, row in out if not INSTRUCTION_LIKE.search(u) and not LINKISH.search(u)]
-
-
 def units_of(text: str) -> list[str]:
     return [u for u, _ in unit_parts(text)]
 
@@ -143,27 +82,14 @@ def units_of(text: str) -> list[str]:
 class EvidenceSelector:
     """Scores units against a question. Unit embeddings are cached (chunks repeat across questions)."""
 
-    def __init__(self, embedder: Embedder, cache_size: int = 20_000) -> None:
+    def __init__(self, embedder: Embedder, cache_size: int = 20_000, vectors: CachedEmbedder | None = None) -> None:
+        """``vectors``: a unit-vector cache of one's own (the retriever's, which embeds the same units); default: a
+        new one of ``cache_size`` texts."""
         self.embedder = embedder
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cached = vectors if vectors is not None else CachedEmbedder(embedder, cache_size)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        # Shared by every session's thread: the cache is only touched under the lock, embedding runs outside it.
-        wanted = list(dict.fromkeys(texts))
-        with self._lock:
-            known = {t: self._cache[t] for t in wanted if t in self._cache}
-        missing = [t for t in wanted if t not in known]
-        if missing:
-            known.update(zip(missing, self.embedder.embed(missing), strict=True))
-        with self._lock:
-            for t in wanted:
-                self._cache[t] = known[t]
-                self._cache.move_to_end(t)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+        return self._cached.embed(texts)
 
     def select(
         self,

@@ -21,7 +21,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from advisor import prompts
-from advisor.answering.evidence import Unit, unit_parts
+from advisor.answering.evidence import Unit
 from advisor.answering.grounded import SENTENCE, compose, quote_block
 from advisor.answering.guard import (
     demanded_phrases,
@@ -38,6 +38,7 @@ from advisor.answering.plan import Plan
 from advisor.errors import StreamInterruptedError
 from advisor.kb.entities import EntityCatalog
 from advisor.providers.chat_models import ChatModel, Message, Usage
+from advisor.retrieval.units import unit_parts
 from advisor.settings import Settings
 from advisor.text import CITATION
 

@@ -21,9 +21,9 @@ import binascii
 import codecs
 import re
 
-from advisor.answering.evidence import INSTRUCTION_LIKE, LINKISH
 from advisor.kb.chunking import split_sentences
 from advisor.retrieval.lexical import tokenize
+from advisor.retrieval.units import INSTRUCTION_LIKE, LINKISH
 from advisor.text import CITATION, INVISIBLE
 
 WORD_NUMBERS = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +34,41 @@ class Embedder(Protocol):
     def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class CachedEmbedder:
+    """An embedder that keeps the vectors of the last ``size`` texts it embedded (thread-safe): the units of the
+    passages a question retrieves come back with the next question, and the retriever and the answering side
+    embed the same ones."""
+
+    def __init__(self, inner: Embedder, size: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Shared by every session's thread: the cache is only touched under the lock, embedding runs outside it.
+        wanted = list(dict.fromkeys(texts))
+        with self._lock:
+            known = {t: self._cache[t] for t in wanted if t in self._cache}
+        missing = [t for t in wanted if t not in known]
+        if missing:
+            known.update(zip(missing, self.inner.embed(missing), strict=True))
+        with self._lock:
+            for t in wanted:
+                self._cache[t] = known[t]
+                self._cache.move_to_end(t)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts])
 
 
 def _package_dir(package: str) -> Path:

@@ -238,6 +238,35 @@ class LexicalIndex:
         live = self.source.live_ids()
         return [(cid, score) for cid, score in postings.top(ids, k) if cid in live]
 
+    def within_documents(self, query: str, chunks: Mapping[str, str]) -> dict[str, float]:
+        """BM25 for ``query`` of ``chunks`` (chunk id -> its document's ID) where a word the rest of the chunk's
+        document repeats counts for being there rather than for how often: its credit moves from BM25's towards
+        that of a single occurrence by the share of the document's other chunks (as the manifest lists them) that
+        hold it. A summary that names everything its document compares, many times, gets no more for those names
+        than a table row that names each once; a chunk that lacks the name asked about still gets less."""
+        postings, terms = self._view
+        ids = [terms[t] for t in dict.fromkeys(tokenize(query)) if t in terms]
+        idf = {term: postings.idf(term) for term in ids}
+        documents = self.source.manifest.documents
+        weights: dict[str, dict[int, tuple[float, float]]] = {}
+        out: dict[str, float] = {}
+        for chunk_id, doc_id in chunks.items():
+            slot = postings.slot_of.get(chunk_id)
+            if slot is None:
+                continue
+            if doc_id not in weights:
+                listed = documents[doc_id].chunk_ids if doc_id in documents else [chunk_id]
+                slots = np.asarray([s for c in listed if (s := postings.slot_of.get(c)) is not None], dtype=np.int32)
+                weights[doc_id] = {}
+                for term in ids:
+                    held = postings.held_by(term, slots) if idf[term] else 0
+                    weights[doc_id][term] = (
+                        idf[term],
+                        (held - 1) / (len(slots) - 1) if held and len(slots) > 1 else 0.0,
+                    )
+            out[chunk_id] = postings.score(weights[doc_id], slot)
+        return out
+
     def document_frequency(self, term: str) -> int:
         """How many live chunks hold ``term`` (a token as :func:`tokenize` makes it), as of the last :meth:`refresh`."""
         postings, terms = self._view

@@ -240,6 +240,27 @@ class Postings:
         """How many live chunks hold the term."""
         return sum(int(np.count_nonzero(self.live[slots])) for slots, _ in self._postings(term))
 
+    def idf(self, term: int) -> float:
+        """BM25's inverse document frequency of the term over the live chunks (0 for a term none holds)."""
+        df = self.document_frequency(term)
+        return math.log(1 + (self.live_count - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def held_by(self, term: int, slots: np.ndarray) -> int:
+        """How many of ``slots`` (live chunks' slots) hold the term."""
+        return sum(int(np.count_nonzero(np.isin(found, slots))) for found, _ in self._postings(term))
+
+    def score(self, weights: dict[int, tuple[float, float]], slot: int) -> float:
+        """One chunk's BM25 for the terms in ``weights``, each (idf, presence): its idf, and how much of its credit
+        is for holding it at all rather than for how often (0: BM25's, 1: as if the chunk held it once)."""
+        total = 0.0
+        for term, (idf, presence) in weights.items():
+            for slots, tfs in self._postings(term):
+                at = np.flatnonzero(slots == slot)
+                if at.size:
+                    tf, norm = float(tfs[at[0]]), float(self._norm[slot])
+                    total += idf * ((1 - presence) * tf / (tf + norm) + presence / (1 + norm)) * (K1 + 1)
+        return total
+
     def top(self, terms: Sequence[int], k: int) -> list[tuple[str, float]]:
         """The ``k`` best live chunks for a query of term ids, as (chunk id, BM25 score > 0), best first."""
         n = self.live_count
