@@ -241,10 +241,7 @@ def render_floors(runs: list[dict]) -> str:
         f"**{r['chunks'] / r['seconds']:,.0f}** | {r['peak_rss_mb']:.0f} MB | {r['load']} |"
         for r in runs
     ]
-    return (
-        "| chunks | Chroma alone, writes of | chunks a call | wall | chunks/s | peak RSS | load (1/5/15) after |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(lines)
-    )
+    return _table(["chunks", "Chroma alone, writes of", "chunks a call", "wall", "chunks/s", "peak RSS", LOAD], lines)
 
 
 def in_subprocess(kind: str, *args: str, code_root: Path | None = None) -> dict:
@@ -290,10 +287,15 @@ def render_compare(runs: list[dict]) -> str:
         f"{r['parts'].get('chroma_write', 0.0):.0f} s | {r['peak_rss_mb']:.0f} MB | {r['load']} |"
         for r in runs
     ]
-    return (
-        "| chunks | code | wall | overhead, chunks/s | Chroma writes | peak RSS | load (1/5/15) after |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(lines)
-    )
+    return _table(["chunks", "code", "wall", "overhead, chunks/s", "Chroma writes", "peak RSS", LOAD], lines)
+
+
+LOAD = "load (1/5/15) after"
+
+
+def _table(header: list[str], rows: list[str]) -> str:
+    """A Markdown table of ``rows`` (each already "| ... |") under ``header``."""
+    return f"| {' | '.join(header)} |\n|{'---|' * len(header)}\n" + "\n".join(rows)
 
 
 def overhead_rate(run: dict) -> float:
